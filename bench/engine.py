@@ -1,0 +1,166 @@
+"""Engine throughput benchmark: a 3-step zap run N times through the real worker.
+
+    taskset -c 0 python bench/engine.py [--runs 5000] [--rounds 3] [--db postgresql+asyncpg://...]
+
+Each round uses a fresh database (a temporary SQLite file, or a fresh schema on PostgreSQL).
+All runs are enqueued first (timed separately), then one in-process worker executes them with
+durable step checkpoints. Reports completed runs/s and per-run latency percentiles from the
+runs table; prints the median of the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub import hookimpl
+from hub.context import Hub
+from hub.engine.worker import Worker
+from hub.ids import new_id
+from hub.services import identity, zaps
+from hub.services import runs as runs_svc
+from hub.settings import Settings
+from hub.store import codec
+from hub.store.tables import runs
+
+ZAP = {
+    "name": "bench",
+    "trigger": {"kind": "manual"},
+    "steps": [
+        {"id": "shape", "use": "core.transform",
+         "input": {"amount": "{{ trigger.amount }}", "who": "{{ trigger.user.name }}"}},
+        {"id": "big", "use": "core.filter", "input": {"condition": "{{ steps.shape.amount > `10` }}"}},
+        {"id": "out", "use": "core.transform",
+         "input": {"text": "{{ steps.shape.who }} paid {{ steps.shape.amount }}"}},
+    ],
+}
+
+
+class Finished:
+    """A ``track_event`` observer that signals when ``target`` runs have finished."""
+
+    def __init__(self, target: int) -> None:
+        self.target, self.count, self.done = target, 0, asyncio.Event()
+
+    @hookimpl
+    def track_event(self, hub: Hub, event: dict[str, Any]) -> None:
+        if event["type"] == "run.finished":
+            self.count += 1
+            if self.count >= self.target:
+                self.done.set()
+
+
+async def enqueue(hub: Hub, ws: str, zap: dict[str, Any], n: int, api: bool) -> float:
+    """Queue ``n`` runs; return the time it took."""
+    t0 = time.perf_counter()
+    if api:
+        for i in range(n):
+            await runs_svc.start_run(hub, workspace_id=ws, zap_id=zap["id"],
+                                     data={"amount": 20 + i % 3, "user": {"name": "ada"}})
+        return time.perf_counter() - t0
+    for lo in range(0, n, 1000):
+        now = time.time()
+        rows = [{"id": new_id("run"), "workspace_id": ws, "zap_id": zap["id"],
+                 "zap_version": zap["version"], "status": "queued", "source": "bench",
+                 "trigger_data": codec.encode({"amount": 20 + i % 3, "user": {"name": "ada"}}),
+                 "created_at": now, "due_at": now} for i in range(lo, min(lo + 1000, n))]
+        async with hub.db.write() as conn:
+            await conn.execute(runs.insert(), rows)
+    return time.perf_counter() - t0
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, float]:
+    observer = Finished(args.runs)
+    hub = await Hub.open(settings)
+    hub.pm.register(observer, name="bench-observer")
+    try:
+        ws = (await identity.authenticate(hub, await identity.bootstrap(hub))).workspace_id
+        zap = await zaps.create_zap(hub, workspace_id=ws, document=ZAP)
+        enq = await enqueue(hub, ws, zap, args.runs, args.enqueue == "api")
+        worker = hub.worker = Worker(hub, concurrency=args.concurrency)
+        t0 = time.perf_counter()
+        worker.start()
+        await asyncio.wait_for(observer.done.wait(), timeout=600)
+        elapsed = time.perf_counter() - t0
+        async with hub.db.read() as conn:
+            rows = (await conn.execute(sa.select(
+                runs.c.status, runs.c.created_at, runs.c.started_at, runs.c.finished_at))).all()
+    finally:
+        await hub.close()
+    bad = [r.status for r in rows if r.status != "succeeded"]
+    assert not bad, f"{len(bad)} runs did not succeed: {set(bad)}"
+    run_lat = [r.finished_at - r.started_at for r in rows]
+    e2e = [r.finished_at - r.created_at for r in rows]
+    return {"enqueue/s": args.runs / enq, "runs/s": args.runs / elapsed, "steps/s": 3 * args.runs / elapsed,
+            "run p50 ms": pct(run_lat, .5) * 1e3, "run p99 ms": pct(run_lat, .99) * 1e3,
+            "created->finished p50 ms": pct(e2e, .5) * 1e3,
+            "created->finished p99 ms": pct(e2e, .99) * 1e3}
+
+
+async def pg_schema(url: str, schema: str, create: bool) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            if create:
+                await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        await engine.dispose()
+
+
+async def run_round(args: argparse.Namespace) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
+        if not args.db:
+            return await one_round(Settings(data_dir=Path(tmp)), args)
+        schema = "bench_" + secrets.token_hex(4)
+        await pg_schema(args.db, schema, create=True)
+        try:
+            return await one_round(Settings(data_dir=Path(tmp), database_url=args.db,
+                                            database_schema=schema), args)
+        finally:
+            await pg_schema(args.db, schema, create=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--db", help="PostgreSQL URL (default: a temporary SQLite file)")
+    parser.add_argument("--enqueue", choices=("batch", "api"), default="batch",
+                        help="insert runs in batches of 1000, or one start_run call each")
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    args = parser.parse_args()
+    backend = "postgresql" if args.db else "sqlite"
+    print(f"engine bench: {args.runs} runs x 3 steps, {backend}, concurrency "
+          f"{args.concurrency}, enqueue {args.enqueue}, python {sys.version.split()[0]}")
+    results = []
+    for i in range(args.rounds):
+        if args.uvloop:
+            import uvloop
+            res = uvloop.run(run_round(args))
+        else:
+            res = asyncio.run(run_round(args))
+        results.append(res)
+        print(f"round {i + 1}: " + ", ".join(f"{k} {v:,.1f}" for k, v in res.items()), flush=True)
+    print("median:  " + ", ".join(
+        f"{k} {statistics.median(r[k] for r in results):,.1f}" for k in results[0]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""The ``hub`` command (Typer)."""
+
+from __future__ import annotations
+
+import typer
+
+from hub.cli import admin, runs, serve, zaps
+
+app = typer.Typer(name="hub", help="zaphub: an AI orchestration hub.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+app.command()(serve.serve)
+app.command()(serve.worker)
+app.command("run")(runs.run_command)
+app.add_typer(zaps.app, name="zaps")
+app.add_typer(runs.app, name="runs")
+app.add_typer(admin.plugins_app, name="plugins")
+app.add_typer(admin.tokens_app, name="tokens")
+app.add_typer(admin.db_app, name="db")
+
+
+def main() -> None:
+    app()

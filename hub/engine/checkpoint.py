@@ -1,0 +1,102 @@
+"""Group commit of step checkpoints.
+
+Each step waits until its checkpoint is committed before the run goes on (durable), but
+checkpoints from all concurrent runs of a worker share one transaction, so the database does
+one commit per batch instead of one per step. Every write checks that this worker still holds
+the run's lease; a run whose lease moved to another worker gets ``LeaseLost`` and no write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from hub.store.db import Database
+from hub.store.tables import run_steps, runs
+
+
+class LeaseLost(Exception):
+    """Another worker owns the run now; this worker must stop touching it."""
+
+
+@dataclass
+class _Op:
+    run_id: str
+    steps: list[dict[str, Any]]
+    run_update: dict[str, Any] | None
+    future: asyncio.Future[None] = field(repr=False)
+
+
+class Checkpointer:
+    def __init__(self, db: Database, owner: str) -> None:
+        self.db, self.owner = db, owner
+        self._pending: list[_Op] = []
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def commit(self, run_id: str, *, steps: list[dict[str, Any]] | None = None,
+                     run_update: dict[str, Any] | None = None) -> None:
+        """Durably write ``steps`` rows and the ``run_update`` for ``run_id`` (lease checked)."""
+        fut = asyncio.get_running_loop().create_future()
+        self._pending.append(_Op(run_id, steps or [], run_update, fut))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._loop(), name="hub-checkpointer")
+        self._kick.set()
+        await fut
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            await self._kick.wait()
+            self._kick.clear()
+            batch, self._pending = self._pending, []
+            if not batch:
+                continue
+            try:
+                lost = await self._write(batch)
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting step
+                for op in batch:
+                    if not op.future.done():
+                        op.future.set_exception(exc)
+                continue
+            for op in batch:
+                if op.future.done():
+                    continue
+                if op.run_id in lost:
+                    op.future.set_exception(LeaseLost(op.run_id))
+                else:
+                    op.future.set_result(None)
+
+    async def _write(self, batch: list[_Op]) -> set[str]:
+        ids = {op.run_id for op in batch}
+        async with self.db.write() as conn:
+            query = sa.select(runs.c.id).where(runs.c.id.in_(ids), runs.c.status == "running",
+                                               runs.c.lease_owner == self.owner)
+            if self.db.is_postgres:
+                query = query.with_for_update()
+            owned = set((await conn.execute(query)).scalars())
+            rows = [row for op in batch if op.run_id in owned for row in op.steps]
+            if rows:
+                await conn.execute(run_steps.insert(), rows)
+            await self._update_runs(conn, [op for op in batch if op.run_id in owned])
+        return ids - owned
+
+    @staticmethod
+    async def _update_runs(conn: Any, ops: list[_Op]) -> None:
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for op in ops:
+            if op.run_update:
+                keys = tuple(sorted(op.run_update))
+                groups.setdefault(keys, []).append(
+                    {"_id": op.run_id, **{f"v_{k}": v for k, v in op.run_update.items()}})
+        for keys, params in groups.items():
+            stmt = runs.update().where(runs.c.id == sa.bindparam("_id")).values(
+                {k: sa.bindparam(f"v_{k}") for k in keys})
+            await conn.execute(stmt, params)

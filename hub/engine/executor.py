@@ -1,0 +1,170 @@
+"""Execute a claimed run from its last committed step to the end, checkpointing each step."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hub.engine.checkpoint import Checkpointer
+from hub.engine.steps import Attempt, backoff_delay, run_attempt
+from hub.expressions import ExpressionError, evaluate_condition
+from hub.sdk import StepContext
+from hub.store import codec
+from hub.zaps import CompiledStep, CompiledZap
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+log = logging.getLogger("hub.engine")
+DONE = ("succeeded", "skipped")
+
+
+@dataclass
+class Claimed:
+    """A run this worker holds the lease on, with its committed step rows."""
+
+    id: str
+    workspace_id: str
+    zap_id: str
+    zap_version: int
+    trigger_data: bytes
+    round: int
+    claims: int
+    cancel_requested: bool = False
+    prior: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RunExecution:
+    def __init__(self, hub: Hub, cp: Checkpointer, run: Claimed, cz: CompiledZap) -> None:
+        self.hub, self.cp, self.run, self.cz = hub, cp, run, cz
+        self.ctx: dict[str, Any] = {"trigger": codec.decode(run.trigger_data), "steps": {},
+                                    "vars": cz.zap.vars}
+        self.seq = max((r["seq"] for r in run.prior), default=0)
+        self.done: set[str] = set()
+        self.tries: dict[str, int] = {}  # attempts per step, all rounds
+        self.round_tries: dict[str, int] = {}  # attempts per step, this round
+        self.last_output: Any = None
+        self.stopped = False
+        self._load_prior()
+
+    def _load_prior(self) -> None:
+        for row in sorted(self.run.prior, key=lambda r: r["seq"]):
+            sid = row["step_id"]
+            self.tries[sid] = self.tries.get(sid, 0) + 1
+            if row["round"] == self.run.round:
+                self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
+            if row["status"] in DONE or row["status"] == "filtered":
+                self.done.add(sid)
+                self.ctx["steps"][sid] = codec.decode(row["output"])
+                if row["status"] != "skipped":  # as in a live run: a skip keeps the last output
+                    self.last_output = self.ctx["steps"][sid]
+                self.stopped = self.stopped or row["status"] == "filtered"
+
+    def _row(self, cs: CompiledStep, index: int, status: str, att: Attempt,
+             started: float) -> dict[str, Any]:
+        self.seq += 1
+        sid = cs.step.id
+        self.tries[sid] = self.tries.get(sid, 0) + 1
+        self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
+        return {"run_id": self.run.id, "seq": self.seq, "workspace_id": self.run.workspace_id,
+                "step_id": sid, "step_index": index, "round": self.run.round,
+                "attempt": self.tries[sid], "status": status,
+                "input": None if att.input is None else codec.encode(att.input),
+                "output": None if att.output is None else codec.encode(att.output),
+                "error": att.error, "started_at": started, "finished_at": time.time(),
+                "idempotency_key": f"{self.run.id}:{sid}"}
+
+    async def execute(self) -> str:
+        """Run the remaining steps; return the run's final (or requeued) status."""
+        if self.stopped:
+            return await self._finish("filtered", None)
+        pending = [(i, cs) for i, cs in enumerate(self.cz.steps) if cs.step.id not in self.done]
+        for n, (index, cs) in enumerate(pending):
+            last = n == len(pending) - 1
+            status = await self._step(index, cs, last)
+            if status is not None:
+                return status
+        return await self._succeed()  # nothing left to run (e.g. resumed after the last step)
+
+    async def _step(self, index: int, cs: CompiledStep, last: bool) -> str | None:
+        started = time.time()
+        if cs.when is not None:
+            try:
+                go = evaluate_condition(cs.when, self.ctx)
+            except ExpressionError as exc:
+                att = Attempt(error={"code": "expression_error", "message": str(exc)})
+                return await self._fail(index, cs, att, started)
+            if not go:
+                self.ctx["steps"][cs.step.id] = None
+                return await self._commit(index, cs, "skipped", Attempt(), started, last)
+        sid = cs.step.id
+        step_ctx = StepContext(
+            run_id=self.run.id, step_id=sid, attempt=self.tries.get(sid, 0) + 1,
+            idempotency_key=f"{self.run.id}:{sid}", workspace_id=self.run.workspace_id,
+            http=self.hub.http)
+        att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx)
+        self.hub.metrics.step_duration.labels(
+            action=cs.step.use, status="failed" if att.error else "succeeded",
+        ).observe(time.time() - started)
+        if att.error:
+            return await self._fail(index, cs, att, started)
+        self.ctx["steps"][sid] = att.output
+        self.last_output = att.output
+        if att.stop:
+            return await self._commit(index, cs, "filtered", att, started, True, stop=att.stop)
+        return await self._commit(index, cs, "succeeded", att, started, last)
+
+    async def _commit(self, index: int, cs: CompiledStep, status: str, att: Attempt,
+                      started: float, last: bool, stop: str | None = None) -> str | None:
+        row = self._row(cs, index, status, att, started)
+        if not last:
+            await self.cp.commit(self.run.id, steps=[row])
+            self._emit_step(row)
+            return None
+        if stop:
+            return await self._finish(stop, None, steps=[row])
+        return await self._succeed(steps=[row])
+
+    async def _succeed(self, steps: list[dict[str, Any]] | None = None) -> str:
+        try:
+            result = self.last_output if self.cz.output is None else self.cz.output.render(self.ctx)
+        except ExpressionError as exc:
+            error = {"code": "expression_error", "message": f"output: {exc}"}
+            return await self._finish("failed", None, error=error, steps=steps)
+        return await self._finish("succeeded", result, steps=steps)
+
+    async def _fail(self, index: int, cs: CompiledStep, att: Attempt, started: float) -> str:
+        row = self._row(cs, index, "failed", att, started)
+        sid = cs.step.id
+        if att.retryable and self.round_tries.get(sid, 0) < cs.retry.attempts:
+            delay = backoff_delay(cs.retry, self.round_tries[sid])
+            row["error"] = {**(att.error or {}), "retry_in": round(delay, 3)}
+            await self.cp.commit(self.run.id, steps=[row], run_update={
+                "status": "queued", "due_at": time.time() + delay, "lease_owner": None})
+            self._emit_step(row)
+            return "queued"
+        error = {**(att.error or {}), "step_id": sid}
+        return await self._finish("failed", None, error=error, steps=[row])
+
+    async def _finish(self, status: str, result: Any, *, error: dict[str, Any] | None = None,
+                      steps: list[dict[str, Any]] | None = None) -> str:
+        now = time.time()
+        await self.cp.commit(self.run.id, steps=steps, run_update={
+            "status": status, "finished_at": now, "lease_owner": None, "due_at": now,
+            "result": None if result is None else codec.encode(result), "error": error})
+        for row in steps or []:
+            self._emit_step(row)
+        self.hub.metrics.runs_finished.labels(status=status).inc()
+        self.hub.emit({"type": "run.finished", "workspace_id": self.run.workspace_id,
+                       "run_id": self.run.id, "zap_id": self.run.zap_id, "status": status,
+                       "error_code": (error or {}).get("code")})
+        return status
+
+    def _emit_step(self, row: dict[str, Any]) -> None:
+        self.hub.emit({"type": "step.finished", "workspace_id": self.run.workspace_id,
+                       "run_id": self.run.id, "zap_id": self.run.zap_id,
+                       "step_id": row["step_id"], "status": row["status"],
+                       "duration_ms": round((row["finished_at"] - row["started_at"]) * 1000, 3),
+                       "error_code": (row["error"] or {}).get("code")})

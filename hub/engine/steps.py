@@ -1,0 +1,89 @@
+"""Execute one step attempt: render the input, call the action with a timeout, shape the result."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hub.errors import StepError
+from hub.expressions import ExpressionError
+from hub.registry import Registry
+from hub.sdk import StepContext, StepResult
+from hub.zaps import CompiledStep, RetryPolicy
+
+
+@dataclass
+class Attempt:
+    """What one step attempt produced."""
+
+    input: Any = None
+    output: Any = None
+    stop: str | None = None
+    error: dict[str, Any] | None = None
+    retryable: bool = False
+
+
+def backoff_delay(policy: RetryPolicy, failures: int) -> float:
+    """Delay before the next attempt after ``failures`` failed ones (equal jitter)."""
+    delay = min(policy.backoff * policy.factor ** max(failures - 1, 0), policy.max_backoff)
+    if policy.jitter:
+        delay = delay / 2 + random.uniform(0, delay / 2)
+    return delay
+
+
+def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, **extra}
+
+
+def _shape_output(cs: CompiledStep, out: Any) -> tuple[Any, str | None]:
+    stop = None
+    if isinstance(out, StepResult):
+        out, stop = out.output, out.stop
+    if isinstance(out, BaseModel):
+        out = out.model_dump(mode="json")
+    out = cs.action.Output.model_validate(out).model_dump(mode="json")
+    return out, stop
+
+
+async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
+                      step_ctx: StepContext) -> Attempt:
+    """Render, validate and execute one attempt. Never raises except on cancellation."""
+    att = Attempt()
+    try:
+        att.input = cs.input.render(ctx)
+    except ExpressionError as exc:
+        att.error = _error("expression_error", str(exc))
+        return att
+    try:
+        payload = cs.action.Input.model_validate(att.input)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "input"
+        att.error = _error("invalid_input", f"{where}: {first['msg']}")
+        return att
+    action = registry.action_instance(cs.step.use)
+    try:
+        async with asyncio.timeout(cs.timeout):
+            raw = await action.run(payload, step_ctx)
+    except TimeoutError:
+        att.error = _error("step_timeout", f"step did not finish within {cs.timeout:g}s")
+        att.retryable = True
+        return att
+    except StepError as exc:
+        att.error = _error(exc.code, exc.message, **exc.extra)
+        att.retryable = exc.retryable
+        return att
+    except Exception as exc:  # noqa: BLE001 - any action failure is recorded on the step
+        att.error = _error("action_error", f"{type(exc).__name__}: {exc}")
+        att.retryable = True
+        return att
+    try:
+        att.output, att.stop = _shape_output(cs, raw)
+    except ValidationError as exc:
+        att.error = _error("invalid_output", f"action returned an invalid output: "
+                           f"{exc.errors(include_url=False, include_input=False)[0]['msg']}")
+    return att

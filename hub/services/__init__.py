@@ -1,0 +1,1 @@
+"""Service functions: the operations the API and the CLI share (keyword-only arguments)."""

@@ -1,0 +1,164 @@
+"""Runs: start, list (cursor pagination), inspect, cancel, re-run, wait."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from hub.errors import BadRequest, Conflict, HubError, NotFound
+from hub.ids import new_id
+from hub.metrics import RUN_STATUSES
+from hub.store import codec
+from hub.store.tables import run_steps, runs, zaps
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+FINAL = ("succeeded", "failed", "filtered", "cancelled")
+RERUNNABLE = ("failed", "cancelled")
+MANUAL_INPUT_LIMIT = 1_048_576
+
+
+async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
+                    source: str = "manual") -> dict[str, Any]:
+    """Queue a run of the zap's current version with ``data`` as ``trigger``."""
+    blob = codec.encode(data)
+    if len(blob) > MANUAL_INPUT_LIMIT:
+        raise HubError("run input is larger than 1 MiB", code="input_too_large", status=413)
+    now = time.time()
+    rid = new_id("run")
+    async with hub.db.write() as conn:
+        zap = (await conn.execute(sa.select(zaps.c.enabled, zaps.c.current_version).where(
+            zaps.c.id == zap_id, zaps.c.workspace_id == workspace_id,
+            zaps.c.deleted_at.is_(None)))).first()
+        if zap is None:
+            raise NotFound(f"no zap '{zap_id}'", code="zap_not_found")
+        if not zap.enabled:
+            raise Conflict("the zap is disabled; enable it to start runs", code="zap_disabled")
+        await conn.execute(runs.insert().values(
+            id=rid, workspace_id=workspace_id, zap_id=zap_id, zap_version=zap.current_version,
+            status="queued", source=source, trigger_data=blob, created_at=now, due_at=now))
+    hub.wake()
+    return {"id": rid, "zap_id": zap_id, "zap_version": zap.current_version, "status": "queued"}
+
+
+def _run_dict(row: Any, *, full: bool) -> dict[str, Any]:
+    out = {"id": row.id, "zap_id": row.zap_id, "zap_version": row.zap_version,
+           "status": row.status, "source": row.source, "created_at": row.created_at,
+           "started_at": row.started_at, "finished_at": row.finished_at,
+           "round": row.round, "error": row.error}
+    if full:
+        out["trigger"] = codec.decode(row.trigger_data)
+        out["result"] = codec.decode(row.result)
+        out["cancel_requested"] = row.cancel_requested
+    return out
+
+
+def _step_dict(row: Any) -> dict[str, Any]:
+    return {"step_id": row.step_id, "index": row.step_index, "round": row.round,
+            "attempt": row.attempt, "status": row.status, "input": codec.decode(row.input),
+            "output": codec.decode(row.output), "error": row.error,
+            "started_at": row.started_at, "finished_at": row.finished_at,
+            "duration_ms": round((row.finished_at - row.started_at) * 1000, 3),
+            "idempotency_key": row.idempotency_key}
+
+
+async def list_runs(hub: Hub, *, workspace_id: str, zap_id: str | None = None,
+                    status: str | None = None, limit: int = 50,
+                    cursor: str | None = None) -> dict[str, Any]:
+    """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    if status is not None and status not in RUN_STATUSES:
+        raise BadRequest(f"unknown status '{status}'", code="invalid_filter")
+    query = sa.select(*[c for c in runs.c if c.name != "trigger_data"]).where(
+        runs.c.workspace_id == workspace_id)
+    if zap_id:
+        query = query.where(runs.c.zap_id == zap_id)
+    if status:
+        query = query.where(runs.c.status == status)
+    if cursor:
+        query = query.where(runs.c.id < cursor)
+    query = query.order_by(runs.c.id.desc()).limit(limit + 1)
+    async with hub.db.read() as conn:
+        rows = (await conn.execute(query)).all()
+    items = [_run_dict(r, full=False) for r in rows[:limit]]
+    return {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit else None}
+
+
+async def get_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]:
+    """The run with every step attempt in order."""
+    async with hub.db.read() as conn:
+        row = (await conn.execute(sa.select(runs).where(
+            runs.c.id == run_id, runs.c.workspace_id == workspace_id))).first()
+        if row is None:
+            raise NotFound(f"no run '{run_id}'", code="run_not_found")
+        steps = await conn.execute(sa.select(run_steps).where(run_steps.c.run_id == run_id)
+                                   .order_by(run_steps.c.seq))
+        return {**_run_dict(row, full=True), "steps": [_step_dict(s) for s in steps]}
+
+
+async def _status(conn: Any, workspace_id: str, run_id: str) -> str:
+    row = (await conn.execute(sa.select(runs.c.status).where(
+        runs.c.id == run_id, runs.c.workspace_id == workspace_id))).first()
+    if row is None:
+        raise NotFound(f"no run '{run_id}'", code="run_not_found")
+    return row.status
+
+
+async def cancel_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]:
+    """Cancel a queued or waiting run now; ask the worker to stop a running one."""
+    now = time.time()
+    async with hub.db.write() as conn:
+        status = await _status(conn, workspace_id, run_id)
+        if status in FINAL:
+            raise Conflict(f"the run is already {status}", code="run_not_cancellable")
+        if status in ("queued", "waiting"):
+            await conn.execute(runs.update().where(runs.c.id == run_id).values(
+                status="cancelled", finished_at=now, due_at=now, lease_owner=None))
+        else:
+            await conn.execute(runs.update().where(runs.c.id == run_id).values(
+                cancel_requested=True))
+    if status == "running" and hub.worker is not None:
+        hub.worker.cancel_local(run_id, "cancel")
+    return {"id": run_id, "status": "cancelled" if status != "running" else "cancelling"}
+
+
+async def rerun(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]:
+    """Queue a failed or cancelled run again from its first unfinished step (same version)."""
+    async with hub.db.write() as conn:
+        status = await _status(conn, workspace_id, run_id)
+        if status not in RERUNNABLE:
+            raise Conflict(f"only failed or cancelled runs can be re-run; this one is {status}",
+                           code="run_not_rerunnable")
+        await conn.execute(runs.update().where(runs.c.id == run_id).values(
+            status="queued", due_at=time.time(), round=runs.c.round + 1, error=None,
+            finished_at=None, cancel_requested=False, lease_owner=None))
+    hub.wake()
+    return {"id": run_id, "status": "queued"}
+
+
+async def wait_for_run(hub: Hub, *, workspace_id: str, run_id: str,
+                       timeout: float) -> dict[str, Any]:
+    """Poll until the run is final (or ``waiting``) or ``timeout`` passes; return its detail."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        async with hub.db.read() as conn:
+            status = await _status(conn, workspace_id, run_id)
+        if status in FINAL or status == "waiting" or time.monotonic() >= deadline:
+            return await get_run(hub, workspace_id=workspace_id, run_id=run_id)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+async def status_counts(hub: Hub) -> tuple[dict[str, int], int]:
+    """Runs per status (all workspaces) and the number queued and due now, for /metrics."""
+    async with hub.db.read() as conn:
+        rows = await conn.execute(sa.select(runs.c.status, sa.func.count()).group_by(
+            runs.c.status))
+        counts = {r[0]: r[1] for r in rows}
+        depth = (await conn.execute(sa.select(sa.func.count()).select_from(runs).where(
+            runs.c.status == "queued", runs.c.due_at <= time.time()))).scalar()
+    return counts, int(depth or 0)

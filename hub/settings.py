@@ -1,0 +1,61 @@
+"""Settings from ``HUB_*`` environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
+
+
+class Settings(BaseSettings):
+    """Every knob of the hub. Each field maps to ``HUB_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    data_dir: Path = Field(Path("hub-data"), description="Embedded database and key file.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite.")
+    database_schema: str | None = Field(None, description="PostgreSQL schema (search_path) to use.")
+    host: str = Field("127.0.0.1", description="Address `hub serve` binds to.")
+    port: int = Field(8080, ge=1, le=65535, description="Port `hub serve` listens on.")
+    public_url: str | None = Field(None, description="URL users reach the hub at (for links).")
+    log_level: str = Field("INFO", description="Log level.")
+    log_format: Literal["text", "json"] = Field("text", description="`json` for structured logs.")
+    load_plugins: str | None = Field(None, description="Comma list: load only these plugins.")
+    disabled_plugins: str | None = Field(None, description="Comma list of plugins not to load.")
+    trace_plugins: bool = Field(False, description="Log every hook call and its results.")
+    master_key: SecretStr | None = Field(None, description="Base64 32-byte key-encryption key.")
+    worker_concurrency: int = Field(64, ge=1, le=10_000, description="Runs per worker at once.")
+    lease_seconds: float = Field(30.0, gt=0, description="How long a claimed run stays leased.")
+    poll_interval: float = Field(0.5, gt=0, description="Idle worker's queue poll interval (s).")
+    run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
+
+    @property
+    def load_plugin_names(self) -> tuple[str, ...]:
+        return _csv(self.load_plugins)
+
+    @property
+    def disabled_plugin_names(self) -> tuple[str, ...]:
+        return _csv(self.disabled_plugins)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hub.db').absolute()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Persistence: tables (SQLAlchemy Core), the database handle and migrations."""

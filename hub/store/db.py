@@ -1,0 +1,102 @@
+"""The database handle: async engines, SQLite pragmas, migrations.
+
+On SQLite, writes go through a single connection that starts transactions with
+``BEGIN IMMEDIATE`` (no lock upgrades, no SQLITE_BUSY surprises across processes); reads use
+their own pool in WAL mode. On PostgreSQL one pool serves both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from hub.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=1 if writer else 4, max_overflow=0)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000",
+                       "foreign_keys=ON"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Async access to the hub's database. ``write()`` and ``read()`` yield a connection
+    inside a transaction that commits on success and rolls back on error."""
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.is_postgres = url.startswith("postgresql")
+        if self.is_sqlite:
+            self._prepare_sqlite_dir(url)
+            self.writer = _sqlite_engine(url, writer=True)
+            self.reader = _sqlite_engine(url, writer=False)
+        else:
+            args: dict[str, Any] = {}
+            if schema:
+                args["server_settings"] = {"search_path": schema}
+            self.writer = self.reader = create_async_engine(
+                url, pool_size=10, max_overflow=10, connect_args=args)
+
+    @staticmethod
+    def _prepare_sqlite_dir(url: str) -> None:
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(settings.resolved_database_url, schema=settings.database_schema)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        async with self.writer.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.reader.connect() as conn:
+            yield conn
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest migration (safe to call from several processes)."""
+        async with self.writer.begin() as conn:
+            if self.is_postgres:
+                await conn.execute(sa.text("SELECT pg_advisory_xact_lock(7215843)"))
+            await conn.run_sync(_upgrade)
+
+    async def close(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def _upgrade(sync_conn: sa.Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, "head")

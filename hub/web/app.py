@@ -1,0 +1,74 @@
+"""``create_app(settings)``: the FastAPI app. Its lifespan opens the hub (plugins, registry,
+database, HTTP client), creates the first workspace on an empty database, and runs the
+in-process worker."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from hub import __version__
+from hub.context import Hub
+from hub.engine.worker import Worker
+from hub.services.identity import bootstrap
+from hub.settings import Settings
+from hub.web import problems
+from hub.web.routers import identity, ops, runs, zaps
+from hub.zaps import Zap
+
+
+def print_setup_token(token: str, settings: Settings) -> None:
+    """Show the one-time setup token on the console (never through the logger)."""
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(  # noqa: T201 - deliberate console output, shown once
+        "\nzaphub: created workspace 'Default' with user owner@localhost (role owner).\n"
+        f"Setup token (shown only now; store it safely):\n\n    {token}\n\n"
+        f"Try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/me\n",
+        file=sys.stderr, flush=True)
+
+
+def create_app(settings: Settings | None = None, *,
+               on_setup_token: Callable[[str, Settings], None] | None = None) -> FastAPI:
+    """Build the app; nothing is opened until the lifespan starts."""
+    settings = settings or Settings()
+    announce = on_setup_token or print_setup_token
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = await Hub.open(settings)
+        app.state.hub = hub
+        try:
+            token = await bootstrap(hub)
+            if token:
+                announce(token, settings)
+            if settings.run_worker:
+                hub.worker = Worker(hub)
+                hub.worker.start()
+            yield
+        finally:
+            await hub.close()
+
+    app = FastAPI(title="zaphub", version=__version__, lifespan=lifespan,
+                  description="AI orchestration hub: zaps, runs, plugins.")
+    problems.install(app)
+    for module in (zaps, runs, identity, ops):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version,
+                             description=app.description, routes=app.routes)
+        zap = Zap.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(zap.pop("$defs", {}))
+        components["Zap"] = zap
+        app.openapi_schema = schema
+    return app.openapi_schema

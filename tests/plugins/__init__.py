@@ -1,0 +1,1 @@
+"""Plugins used by the core test suite (imported as ``plugins.<module>`` from ``tests/``)."""

@@ -1,0 +1,1 @@
+"""Built-in trigger kinds (installed as ``hub_triggers``)."""
