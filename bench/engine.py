@@ -39,7 +39,8 @@ ZAP = {
     "steps": [
         {"id": "shape", "use": "core.transform",
          "input": {"amount": "{{ trigger.amount }}", "who": "{{ trigger.user.name }}"}},
-        {"id": "big", "use": "core.filter", "input": {"condition": "{{ steps.shape.amount > `10` }}"}},
+        {"id": "big", "use": "core.filter",
+         "input": {"condition": "{{ steps.shape.amount > `10` }}"}},
         {"id": "out", "use": "core.transform",
          "input": {"text": "{{ steps.shape.who }} paid {{ steps.shape.amount }}"}},
     ],
@@ -106,7 +107,8 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
     assert not bad, f"{len(bad)} runs did not succeed: {set(bad)}"
     run_lat = [r.finished_at - r.started_at for r in rows]
     e2e = [r.finished_at - r.created_at for r in rows]
-    return {"enqueue/s": args.runs / enq, "runs/s": args.runs / elapsed, "steps/s": 3 * args.runs / elapsed,
+    return {"enqueue/s": args.runs / enq, "runs/s": args.runs / elapsed,
+            "steps/s": 3 * args.runs / elapsed,
             "run p50 ms": pct(run_lat, .5) * 1e3, "run p99 ms": pct(run_lat, .99) * 1e3,
             "created->finished p50 ms": pct(e2e, .5) * 1e3,
             "created->finished p99 ms": pct(e2e, .99) * 1e3}

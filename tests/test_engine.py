@@ -17,7 +17,6 @@ from hub.services import identity
 from hub.services import runs as runs_svc
 from hub.services import zaps as zaps_svc
 from hub.settings import Settings
-
 from plugins import engine_fixtures as fx
 
 FINAL = runs_svc.FINAL

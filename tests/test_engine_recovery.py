@@ -25,7 +25,6 @@ from hub.services import runs as runs_svc
 from hub.services import zaps as zaps_svc
 from hub.settings import Settings
 from hub.store.tables import run_steps, runs
-
 from plugins import engine_fixtures as fx
 
 CHILD = Path(fx.__file__).with_name("engine_child.py")
@@ -140,17 +139,32 @@ async def test_a_run_with_every_step_committed_is_finished_without_running_steps
     [claimed] = await first.claim(1)
     now = time.time()
     rows = [{"run_id": rid, "seq": i + 1, "workspace_id": ws, "step_id": s, "step_index": i,
-             "round": 0, "attempt": 1, "status": "succeeded", "input": b"{}",
-             "output": b'{"label":"' + s.encode() + b'"}', "error": None, "started_at": now,
-             "finished_at": now, "idempotency_key": f"{rid}:{s}"} for i, s in enumerate("ab")]
+             "round": 0, "attempt": 1, "status": status, "input": None, "output": out,
+             "error": None, "started_at": now, "finished_at": now, "idempotency_key": f"{rid}:{s}"}
+            for i, (s, status, out) in enumerate([("a", "succeeded", b'{"label":"a"}'),
+                                                  ("b", "skipped", None)])]
     await first.cp.commit(claimed.id, steps=rows)  # then the worker "dies"
     await first.cp.close()
     second = Worker(hub, lease_seconds=1.0, poll_interval=0.01)
     await until(lambda: time.time() > now + 0.25)
     await second.run_until_idle()
     run = await runs_svc.get_run(hub, workspace_id=ws, run_id=rid)
-    assert run["status"] == "succeeded" and run["result"] == {"label": "b"}
+    assert run["status"] == "succeeded"
+    assert run["result"] == {"label": "a"}  # a skipped last step keeps the previous output
     assert fx.CALLS == [] and len(run["steps"]) == 2
+
+
+async def test_cancel_requested_while_the_worker_died_is_honoured(hub: Hub, ws: str) -> None:
+    [rid] = await queue(hub, ws, [echo("a")])
+    dead = Worker(hub, lease_seconds=0.2)
+    await dead.claim(1)  # claimed, then the worker dies before running anything
+    claimed_at = time.time()
+    out = await runs_svc.cancel_run(hub, workspace_id=ws, run_id=rid)
+    assert out["status"] == "cancelling"
+    await until(lambda: time.time() > claimed_at + 0.25)
+    await Worker(hub, poll_interval=0.01).run_until_idle()
+    run = await runs_svc.get_run(hub, workspace_id=ws, run_id=rid)
+    assert run["status"] == "cancelled" and run["steps"] == [] and fx.CALLS == []
 
 
 # --- two workers on one database ------------------------------------------------------------

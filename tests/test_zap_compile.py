@@ -247,32 +247,42 @@ def test_connection_given_for_connector_with_credentials(registry: Registry) -> 
 # --- expressions -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("where", "value", "path"), [
-    ("input", {"text": "{{ trigger.text. }}"}, "steps[0].input.text"),
-    ("input", {"deep": {"list": ["ok", "{{ a[ }}"]}}, "steps[0].input.deep.list[1]"),
-    ("input", {"text": "Hi {{ trigger.name"}, "steps[0].input.text"),
-    ("input", {"text": "{{ }}"}, "steps[0].input"),
-    ("when", "trigger.amount >", "steps[0].when"),
-    ("when", "{{ }}", "steps[0].when"),
+@pytest.mark.parametrize(("where", "value", "path", "message"), [
+    ("input", {"text": "{{ trigger.text. }}"}, "steps[0].input.text",
+     "invalid expression 'trigger.text.'"),
+    ("input", {"deep": {"list": ["ok", "{{ a[ }}"]}}, "steps[0].input.deep.list[1]",
+     "invalid expression 'a['"),
+    ("input", {"text": "Hi {{ trigger.name"}, "steps[0].input.text",
+     "unbalanced '{{' / '}}' in template"),
+    ("input", {"text": "{{ }}"}, "steps[0].input.text", "empty expression"),
+    ("when", "trigger.amount >", "steps[0].when", "invalid expression 'trigger.amount >'"),
+    ("when", "{{ }}", "steps[0].when", "empty expression"),
 ])
 def test_bad_expression_syntax_in_step(registry: Registry, where: str, value: Any,
-                                       path: str) -> None:
+                                       path: str, message: str) -> None:
     step: dict[str, Any] = {"id": "a", "use": "core.transform", where: value}
-    got_path, message = only_error(zap(step), registry)
-    assert got_path in (path, "steps[0].input")  # a template error is reported on the input
-    assert any(w in message for w in ("invalid expression", "unbalanced", "empty expression"))
+    got_path, got_message = only_error(zap(step), registry)
+    assert got_path == path
+    assert got_message.startswith(message)
+
+
+def test_every_bad_string_is_reported(registry: Registry) -> None:
+    step = {"id": "a", "use": "core.transform",
+            "input": {"a": "{{ ok }}", "b": "{{ bad. }}", "c": ["{{ }}"]}}
+    assert [e["path"] for e in errors(zap(step), registry)] == [
+        "steps[0].input.b", "steps[0].input.c[0]"]
 
 
 def test_bad_expression_syntax_in_output(registry: Registry) -> None:
     path, message = only_error(zap(TRANSFORM, output={"x": "{{ steps.shape. }}"}), registry)
-    assert path == "output"
+    assert path == "output.x"
     assert message.startswith("invalid expression 'steps.shape.'")
 
 
 def test_unknown_function_is_a_compile_error(registry: Registry) -> None:
     step = {"id": "a", "use": "core.transform", "input": {"x": "{{ upper(trigger.name) }}"}}
     path, message = only_error(zap(step), registry)
-    assert path == "steps[0].input"
+    assert path == "steps[0].input.x"
     assert "unknown function upper()" in message
 
 

@@ -6,6 +6,7 @@ Every problem is reported with the path it was found at, e.g.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,8 +84,9 @@ class _Checker:
     def template(self, path: str, value: Any, earlier: list[str], ids: set[str]) -> Template | None:
         try:
             tpl = compile_template(value)
-        except ExpressionError as exc:
-            self.error(path, str(exc))
+        except ExpressionError:
+            for where, message in _template_errors(path, value):
+                self.error(where, message)
             return None
         for rel, expr in tpl.expressions():
             self.refs(path + rel, expr, earlier, ids)
@@ -135,6 +137,21 @@ class _Checker:
             for key in step.input:
                 if key not in known:
                     self.error(f"{path}.input.{key}", f"unknown input (expected: {shown})")
+
+
+def _template_errors(path: str, value: Any) -> Iterator[tuple[str, str]]:
+    """Where, inside a value that does not compile, each bad string is."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _template_errors(f"{path}.{key}", sub)
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            yield from _template_errors(f"{path}[{index}]", sub)
+    elif isinstance(value, str):
+        try:
+            compile_template(value)
+        except ExpressionError as exc:
+            yield path, str(exc)
 
 
 def _step(chk: _Checker, zap: Zap, index: int, earlier: list[str], ids: set[str]):

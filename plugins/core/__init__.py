@@ -48,7 +48,8 @@ class Filter(Action):
 
     async def run(self, payload: FilterInput, ctx: StepContext) -> StepResult:
         value = payload.condition
-        passed = value not in (None, False, "", [], {})
+        # JMESPath truthiness: false, null and empty string/list/object are false; 0 is true.
+        passed = value is not None and value is not False and value not in ("", [], {})
         return StepResult({"passed": passed}, stop=None if passed else "filtered")
 
 
