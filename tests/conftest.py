@@ -15,6 +15,8 @@ from hub.context import Hub
 from hub.services import identity
 from hub.settings import Settings
 
+pytest_plugins = ["hub.testing"]
+
 PG_ENV = "HUB_TEST_DATABASE_URL"
 PG_SKIP = (f"PostgreSQL tests are off: set {PG_ENV}=postgresql+asyncpg://USER@HOST:5432/DB "
            "to run them (.ci/run sets it to the local server)")

@@ -13,7 +13,7 @@ from hub import Action, Connector, Credentials, StepContext
 from hub.plugins import BUILTIN_PLUGINS, create_plugin_manager, plugin_name
 from hub.registry import build_registry
 from hub.settings import Settings
-from hub.testing import check_connector, check_plugin, hub_pm, looks_secret  # noqa: F401 - fixture
+from hub.testing import check_connector, check_plugin, looks_secret
 from plugins import invalid, sample
 
 
@@ -33,7 +33,7 @@ def test_builtin_connectors_found() -> None:
 
 @pytest.mark.parametrize("module_name", BUILTIN_PLUGINS)
 def test_builtin_plugin_alone(module_name: str,
-                              hub_pm: pluggy.PluginManager) -> None:  # noqa: F811
+                              hub_pm: pluggy.PluginManager) -> None:
     """Each built-in is loaded under its name; everything registered has a loaded owner."""
     name = plugin_name(module_name)
     assert hub_pm.get_plugin(name) is importlib.import_module(module_name)
@@ -52,7 +52,7 @@ def test_check_plugin_fails_on_clash() -> None:
         check_plugin(invalid.Registers(invalid.connector("core", invalid.Good)), name="clash")
 
 
-def test_hub_pm_is_fresh(hub_pm: pluggy.PluginManager) -> None:  # noqa: F811
+def test_hub_pm_is_fresh(hub_pm: pluggy.PluginManager) -> None:
     hub_pm.register(sample.Recorder(), name="sample")
     assert build_registry(hub_pm).connectors["sample"] is sample.SampleConnector
 

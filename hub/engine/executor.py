@@ -62,8 +62,7 @@ class RunExecution:
                     self.last_output = self.ctx["steps"][sid]
                 self.stopped = self.stopped or row["status"] == "filtered"
 
-    def _row(self, cs: CompiledStep, index: int, status: str, att: Attempt,
-             started: float) -> dict[str, Any]:
+    def _row(self, cs: CompiledStep, index: int, status: str, att: Attempt) -> dict[str, Any]:
         self.seq += 1
         sid = cs.step.id
         self.tries[sid] = self.tries.get(sid, 0) + 1
@@ -73,7 +72,7 @@ class RunExecution:
                 "attempt": self.tries[sid], "status": status,
                 "input": None if att.input is None else codec.encode(att.input),
                 "output": None if att.output is None else codec.encode(att.output),
-                "error": att.error, "started_at": started, "finished_at": time.time(),
+                "error": att.error, "started_at": att.started, "finished_at": time.time(),
                 "idempotency_key": f"{self.run.id}:{sid}"}
 
     async def execute(self) -> str:
@@ -94,37 +93,38 @@ class RunExecution:
             try:
                 go = evaluate_condition(cs.when, self.ctx)
             except ExpressionError as exc:
-                att = Attempt(error={"code": "expression_error", "message": str(exc)})
-                return await self._fail(index, cs, att, started)
+                att = Attempt(error={"code": "expression_error", "message": str(exc)},
+                              started=started)
+                return await self._fail(index, cs, att)
             if not go:
                 self.ctx["steps"][cs.step.id] = None
-                return await self._commit(index, cs, "skipped", Attempt(), started, last)
+                return await self._commit(index, cs, "skipped", Attempt(started=started), last)
         sid = cs.step.id
         step_ctx = StepContext(
             run_id=self.run.id, step_id=sid, attempt=self.tries.get(sid, 0) + 1,
             idempotency_key=f"{self.run.id}:{sid}", workspace_id=self.run.workspace_id,
             http=self.hub.http)
-        att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx)
+        att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, started)
         self.hub.metrics.step_duration.labels(
             action=cs.step.use, status="failed" if att.error else "succeeded",
         ).observe(time.time() - started)
         if att.error:
-            return await self._fail(index, cs, att, started)
+            return await self._fail(index, cs, att)
         self.ctx["steps"][sid] = att.output
         self.last_output = att.output
         if att.stop:
-            return await self._commit(index, cs, "filtered", att, started, True, stop=att.stop)
-        return await self._commit(index, cs, "succeeded", att, started, last)
+            return await self._commit(index, cs, "filtered", att, True)
+        return await self._commit(index, cs, "succeeded", att, last)
 
     async def _commit(self, index: int, cs: CompiledStep, status: str, att: Attempt,
-                      started: float, last: bool, stop: str | None = None) -> str | None:
-        row = self._row(cs, index, status, att, started)
+                      last: bool) -> str | None:
+        row = self._row(cs, index, status, att)
         if not last:
             await self.cp.commit(self.run.id, steps=[row])
             self._emit_step(row)
             return None
-        if stop:
-            return await self._finish(stop, None, steps=[row])
+        if att.stop:
+            return await self._finish(att.stop, None, steps=[row])
         return await self._succeed(steps=[row])
 
     async def _succeed(self, steps: list[dict[str, Any]] | None = None) -> str:
@@ -135,8 +135,8 @@ class RunExecution:
             return await self._finish("failed", None, error=error, steps=steps)
         return await self._finish("succeeded", result, steps=steps)
 
-    async def _fail(self, index: int, cs: CompiledStep, att: Attempt, started: float) -> str:
-        row = self._row(cs, index, "failed", att, started)
+    async def _fail(self, index: int, cs: CompiledStep, att: Attempt) -> str:
+        row = self._row(cs, index, "failed", att)
         sid = cs.step.id
         if att.retryable and self.round_tries.get(sid, 0) < cs.retry.attempts:
             delay = backoff_delay(cs.retry, self.round_tries[sid])

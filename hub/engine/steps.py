@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,6 +26,7 @@ class Attempt:
     stop: str | None = None
     error: dict[str, Any] | None = None
     retryable: bool = False
+    started: float = field(default_factory=time.time)
 
 
 def backoff_delay(policy: RetryPolicy, failures: int) -> float:
@@ -50,9 +52,9 @@ def _shape_output(cs: CompiledStep, out: Any) -> tuple[Any, str | None]:
 
 
 async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
-                      step_ctx: StepContext) -> Attempt:
+                      step_ctx: StepContext, started: float) -> Attempt:
     """Render, validate and execute one attempt. Never raises except on cancellation."""
-    att = Attempt()
+    att = Attempt(started=started)
     try:
         att.input = cs.input.render(ctx)
     except ExpressionError as exc:
