@@ -22,9 +22,11 @@ from hub.sdk import (
     Model,
     NoCredentials,
     SignatureScheme,
+    Span,
     StepContext,
     StepResult,
     TriggerKind,
+    Verdict,
 )
 
 __version__ = "0.1.0"
@@ -33,5 +35,5 @@ __all__ = [
     "Action", "BadRequest", "CannotConnect", "Conflict", "Connector", "Credentials", "Empty",
     "Forbidden", "Guardrail", "HubError", "InvalidCredentials", "Model", "NoCredentials",
     "NotFound", "PluginError", "SignatureScheme", "StepContext", "StepError", "StepResult",
-    "TriggerKind", "Unauthorized", "__version__", "hookimpl",
+    "Span", "TriggerKind", "Verdict", "Unauthorized", "__version__", "hookimpl",
 ]

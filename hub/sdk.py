@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import httpx
@@ -153,10 +153,50 @@ class Model:
     Config: ClassVar[type[BaseModel]] = Empty
 
 
+class Span(BaseModel):
+    """A matched region of the checked text: ``text[start:end]`` is of ``category``.
+
+    ``label`` names the placeholder used when redacting (``EMAIL`` gives ``[EMAIL_1]``).
+    A span never carries the matched text itself.
+    """
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    category: str
+    label: str
+
+
+class Verdict(BaseModel):
+    """A guardrail's answer for one text.
+
+    ``outcome``: ``pass`` (nothing found), ``redact`` (``spans`` should be replaced by
+    placeholders) or ``block`` (the step must not go on). ``categories`` and ``reasons`` explain
+    the outcome for people and for routing policy conditions; they never contain the matched
+    secret or personal data itself.
+    """
+
+    outcome: Literal["pass", "redact", "block"] = "pass"
+    categories: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    spans: list[Span] = Field(default_factory=list)
+
+
 class Guardrail:
-    """A check over an AI step's input or output. Declares ``key``, ``title`` and a ``Config``."""
+    """A check over an AI step's input or output text.
+
+    Declares ``key``, ``title``, ``description``, a ``Config`` model and the ``stages`` it
+    applies to (``input``, ``output``), and implements ``async def check``. The workspace's
+    guardrail policy decides the mode (block, redact, flag); the guardrail only reports what
+    it found. It must not keep per-call state on the instance, must not log the text, and
+    should be fast (the built-ins aim at <= 1 ms per KB).
+    """
 
     key: ClassVar[str]
     title: ClassVar[str]
     description: ClassVar[str] = ""
     Config: ClassVar[type[BaseModel]] = Empty
+    stages: ClassVar[frozenset[str]] = frozenset({"input", "output"})
+
+    async def check(self, text: str, *, config: Any, stage: str) -> Verdict:  # pragma: no cover
+        """Return a ``Verdict`` for ``text`` at ``stage`` (``input`` or ``output``)."""
+        raise NotImplementedError

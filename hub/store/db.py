@@ -99,4 +99,4 @@ def _upgrade(sync_conn: sa.Connection) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = sync_conn
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")  # feature branches of the schema may each add a head
