@@ -16,6 +16,7 @@ from hub.metrics import Metrics
 from hub.plugins import create_plugin_manager
 from hub.registry import Registry, build_registry
 from hub.settings import Settings
+from hub.store.codec import PayloadCodec
 from hub.store.db import Database
 from hub.store.tables import zap_versions
 from hub.zaps import CompiledZap, compile_zap
@@ -35,6 +36,7 @@ class Hub:
         self.settings, self.pm, self.registry, self.db = settings, pm, registry, db
         self.log = log
         self.metrics = Metrics()
+        self.payloads: PayloadCodec = PayloadCodec()
         self.http: httpx.AsyncClient | None = None
         self.secrets: SecretStore | None = None
         self.worker: Worker | None = None

@@ -11,7 +11,6 @@ from hub.engine.checkpoint import Checkpointer
 from hub.engine.steps import Attempt, backoff_delay, run_attempt
 from hub.expressions import ExpressionError, evaluate_condition
 from hub.sdk import StepContext
-from hub.store import codec
 from hub.zaps import CompiledStep, CompiledZap
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ class Claimed:
 class RunExecution:
     def __init__(self, hub: Hub, cp: Checkpointer, run: Claimed, cz: CompiledZap) -> None:
         self.hub, self.cp, self.run, self.cz = hub, cp, run, cz
-        self.ctx: dict[str, Any] = {"trigger": codec.decode(run.trigger_data), "steps": {},
+        self.ctx: dict[str, Any] = {"trigger": self._decode(run.trigger_data), "steps": {},
                                     "vars": cz.zap.vars}
         self.seq = max((r["seq"] for r in run.prior), default=0)
         self.done: set[str] = set()
@@ -49,6 +48,12 @@ class RunExecution:
         self.stopped = False
         self._load_prior()
 
+    def _decode(self, blob: bytes | None) -> Any:
+        return self.hub.payloads.decode(self.run.workspace_id, blob)
+
+    def _encode(self, value: Any) -> bytes | None:
+        return None if value is None else self.hub.payloads.encode(self.run.workspace_id, value)
+
     def _load_prior(self) -> None:
         for row in sorted(self.run.prior, key=lambda r: r["seq"]):
             sid = row["step_id"]
@@ -57,7 +62,7 @@ class RunExecution:
                 self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
             if row["status"] in DONE or row["status"] == "filtered":
                 self.done.add(sid)
-                self.ctx["steps"][sid] = codec.decode(row["output"])
+                self.ctx["steps"][sid] = self._decode(row["output"])
                 if row["status"] != "skipped":  # as in a live run: a skip keeps the last output
                     self.last_output = self.ctx["steps"][sid]
                 self.stopped = self.stopped or row["status"] == "filtered"
@@ -70,8 +75,8 @@ class RunExecution:
         return {"run_id": self.run.id, "seq": self.seq, "workspace_id": self.run.workspace_id,
                 "step_id": sid, "step_index": index, "round": self.run.round,
                 "attempt": self.tries[sid], "status": status,
-                "input": None if att.input is None else codec.encode(att.input),
-                "output": None if att.output is None else codec.encode(att.output),
+                "input": self._encode(att.input),
+                "output": self._encode(att.output),
                 "error": att.error, "started_at": att.started, "finished_at": time.time(),
                 "idempotency_key": f"{self.run.id}:{sid}"}
 
@@ -153,7 +158,7 @@ class RunExecution:
         now = time.time()
         await self.cp.commit(self.run.id, steps=steps, run_update={
             "status": status, "finished_at": now, "lease_owner": None, "due_at": now,
-            "result": None if result is None else codec.encode(result), "error": error})
+            "result": self._encode(result), "error": error})
         for row in steps or []:
             self._emit_step(row)
         self.hub.metrics.runs_finished.labels(status=status).inc()

@@ -158,6 +158,7 @@ class Worker:
             if run.claims == 1 and run.round == 0:
                 self.hub.emit({"type": "run.started", "workspace_id": run.workspace_id,
                                "run_id": run.id, "zap_id": run.zap_id})
+            await self.hub.payloads.prepare(run.workspace_id)
             return await RunExecution(self.hub, self.cp, run, cz).execute()
         except asyncio.CancelledError:
             return await self._after_cancel(run)

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from hub.errors import BadRequest, Conflict, HubError, NotFound
 from hub.ids import new_id
 from hub.metrics import RUN_STATUSES
-from hub.store import codec
 from hub.store.tables import run_steps, runs, zaps
 
 if TYPE_CHECKING:
@@ -25,7 +24,8 @@ MANUAL_INPUT_LIMIT = 1_048_576
 async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
                     source: str = "manual") -> dict[str, Any]:
     """Queue a run of the zap's current version with ``data`` as ``trigger``."""
-    blob = codec.encode(data)
+    await hub.payloads.prepare(workspace_id)
+    blob = hub.payloads.encode(workspace_id, data)
     if len(blob) > MANUAL_INPUT_LIMIT:
         raise HubError("run input is larger than 1 MiB", code="input_too_large", status=413)
     now = time.time()
@@ -45,22 +45,23 @@ async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
     return {"id": rid, "zap_id": zap_id, "zap_version": zap.current_version, "status": "queued"}
 
 
-def _run_dict(row: Any, *, full: bool) -> dict[str, Any]:
+def _run_dict(hub: Hub, row: Any, *, full: bool) -> dict[str, Any]:
     out = {"id": row.id, "zap_id": row.zap_id, "zap_version": row.zap_version,
            "status": row.status, "source": row.source, "created_at": row.created_at,
            "started_at": row.started_at, "finished_at": row.finished_at,
            "round": row.round, "error": row.error}
     if full:
-        out["trigger"] = codec.decode(row.trigger_data)
-        out["result"] = codec.decode(row.result)
+        out["trigger"] = hub.payloads.decode(row.workspace_id, row.trigger_data)
+        out["result"] = hub.payloads.decode(row.workspace_id, row.result)
         out["cancel_requested"] = row.cancel_requested
     return out
 
 
-def _step_dict(row: Any) -> dict[str, Any]:
+def _step_dict(hub: Hub, row: Any) -> dict[str, Any]:
     return {"step_id": row.step_id, "index": row.step_index, "round": row.round,
-            "attempt": row.attempt, "status": row.status, "input": codec.decode(row.input),
-            "output": codec.decode(row.output), "error": row.error,
+            "attempt": row.attempt, "status": row.status,
+            "input": hub.payloads.decode(row.workspace_id, row.input),
+            "output": hub.payloads.decode(row.workspace_id, row.output), "error": row.error,
             "started_at": row.started_at, "finished_at": row.finished_at,
             "duration_ms": round((row.finished_at - row.started_at) * 1000, 3),
             "idempotency_key": row.idempotency_key}
@@ -83,7 +84,7 @@ async def list_runs(hub: Hub, *, workspace_id: str, zap_id: str | None = None,
     query = query.order_by(runs.c.id.desc()).limit(limit + 1)
     async with hub.db.read() as conn:
         rows = (await conn.execute(query)).all()
-    items = [_run_dict(r, full=False) for r in rows[:limit]]
+    items = [_run_dict(hub, r, full=False) for r in rows[:limit]]
     return {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit else None}
 
 
@@ -96,7 +97,8 @@ async def get_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]
             raise NotFound(f"no run '{run_id}'", code="run_not_found")
         steps = await conn.execute(sa.select(run_steps).where(run_steps.c.run_id == run_id)
                                    .order_by(run_steps.c.seq))
-        return {**_run_dict(row, full=True), "steps": [_step_dict(s) for s in steps]}
+        await hub.payloads.prepare(workspace_id)
+        return {**_run_dict(hub, row, full=True), "steps": [_step_dict(hub, s) for s in steps]}
 
 
 async def _status(conn: Any, workspace_id: str, run_id: str) -> str:
