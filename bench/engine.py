@@ -1,6 +1,10 @@
 """Engine throughput benchmark: a 3-step zap run N times through the real worker.
 
     taskset -c 0 python bench/engine.py [--runs 5000] [--rounds 3] [--db postgresql+asyncpg://...]
+        [--plain]
+
+Run payloads (trigger data, step inputs and outputs) are encrypted at rest as in a default
+workspace; ``--plain`` turns payload encryption off for the workspace to measure its cost.
 
 Each round uses a fresh database (a temporary SQLite file, or a fresh schema on PostgreSQL).
 All runs are enqueued first (timed separately), then one in-process worker executes them with
@@ -30,8 +34,8 @@ from hub.ids import new_id
 from hub.services import identity, zaps
 from hub.services import runs as runs_svc
 from hub.settings import Settings
-from hub.store import codec
 from hub.store.tables import runs
+from hub.vault.payloads import set_encryption
 
 ZAP = {
     "name": "bench",
@@ -64,6 +68,7 @@ class Finished:
 async def enqueue(hub: Hub, ws: str, zap: dict[str, Any], n: int, api: bool) -> float:
     """Queue ``n`` runs; return the time it took."""
     t0 = time.perf_counter()
+    await hub.payloads.prepare(ws)
     if api:
         for i in range(n):
             await runs_svc.start_run(hub, workspace_id=ws, zap_id=zap["id"],
@@ -73,7 +78,8 @@ async def enqueue(hub: Hub, ws: str, zap: dict[str, Any], n: int, api: bool) -> 
         now = time.time()
         rows = [{"id": new_id("run"), "workspace_id": ws, "zap_id": zap["id"],
                  "zap_version": zap["version"], "status": "queued", "source": "bench",
-                 "trigger_data": codec.encode({"amount": 20 + i % 3, "user": {"name": "ada"}}),
+                 "trigger_data": hub.payloads.encode(
+                     ws, {"amount": 20 + i % 3, "user": {"name": "ada"}}),
                  "created_at": now, "due_at": now} for i in range(lo, min(lo + 1000, n))]
         async with hub.db.write() as conn:
             await conn.execute(runs.insert(), rows)
@@ -91,6 +97,7 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
     hub.pm.register(observer, name="bench-observer")
     try:
         ws = (await identity.authenticate(hub, await identity.bootstrap(hub))).workspace_id
+        await set_encryption(hub, workspace_id=ws, enabled=not args.plain)
         zap = await zaps.create_zap(hub, workspace_id=ws, document=ZAP)
         enq = await enqueue(hub, ws, zap, args.runs, args.enqueue == "api")
         worker = hub.worker = Worker(hub, concurrency=args.concurrency)
@@ -147,10 +154,13 @@ def main() -> None:
     parser.add_argument("--enqueue", choices=("batch", "api"), default="batch",
                         help="insert runs in batches of 1000, or one start_run call each")
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    parser.add_argument("--plain", action="store_true",
+                        help="turn payload encryption at rest off for the workspace")
     args = parser.parse_args()
     backend = "postgresql" if args.db else "sqlite"
     print(f"engine bench: {args.runs} runs x 3 steps, {backend}, concurrency "
-          f"{args.concurrency}, enqueue {args.enqueue}, python {sys.version.split()[0]}")
+          f"{args.concurrency}, enqueue {args.enqueue}, payloads "
+          f"{'plain' if args.plain else 'encrypted'}, python {sys.version.split()[0]}")
     results = []
     for i in range(args.rounds):
         if args.uvloop:

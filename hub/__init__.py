@@ -1,5 +1,14 @@
 """zaphub: an AI orchestration hub. This module re-exports the public plugin API."""
 
+from hub.ai.contract import (
+    AIAction,
+    AIGateway,
+    Message,
+    ModelError,
+    ModelRequest,
+    ModelResult,
+    Usage,
+)
 from hub.errors import (
     BadRequest,
     CannotConnect,
@@ -12,6 +21,7 @@ from hub.errors import (
     StepError,
     Unauthorized,
 )
+from hub.guard import apply_redactions
 from hub.hookspecs import hookimpl
 from hub.sdk import (
     Action,
@@ -21,6 +31,10 @@ from hub.sdk import (
     Guardrail,
     Model,
     NoCredentials,
+    OAuth2,
+    OAuth2Credentials,
+    PollResult,
+    PollTrigger,
     SignatureScheme,
     Span,
     StepContext,
@@ -32,8 +46,12 @@ from hub.sdk import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AIAction", "AIGateway", "Message", "ModelError", "ModelRequest", "ModelResult", "Usage",
     "Action", "BadRequest", "CannotConnect", "Conflict", "Connector", "Credentials", "Empty",
     "Forbidden", "Guardrail", "HubError", "InvalidCredentials", "Model", "NoCredentials",
-    "NotFound", "PluginError", "SignatureScheme", "StepContext", "StepError", "StepResult",
-    "Span", "TriggerKind", "Verdict", "Unauthorized", "__version__", "hookimpl",
+    "NotFound", "OAuth2", "OAuth2Credentials", "PluginError", "PollResult", "PollTrigger",
+    "SignatureScheme", "StepContext",
+    "StepError", "StepResult",
+    "Span", "TriggerKind", "Verdict", "Unauthorized", "__version__", "apply_redactions",
+    "hookimpl",
 ]

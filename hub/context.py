@@ -11,6 +11,7 @@ import httpx
 import pluggy
 import sqlalchemy as sa
 
+from hub.egress import client_from_settings
 from hub.errors import NotFound
 from hub.metrics import Metrics
 from hub.plugins import create_plugin_manager
@@ -19,10 +20,12 @@ from hub.settings import Settings
 from hub.store.codec import PayloadCodec
 from hub.store.db import Database
 from hub.store.tables import zap_versions
+from hub.vault.payloads import open_vault
 from hub.zaps import CompiledZap, compile_zap
 
 if TYPE_CHECKING:
     from hub.engine.worker import Worker
+    from hub.intake import Intake
     from hub.secrets import SecretStore
 
 log = logging.getLogger("hub")
@@ -40,6 +43,7 @@ class Hub:
         self.http: httpx.AsyncClient | None = None
         self.secrets: SecretStore | None = None
         self.worker: Worker | None = None
+        self.intake: Intake | None = None  # webhook intake, created on first use
         self._wake = asyncio.Event()
         self._compiled: dict[tuple[str, int], CompiledZap] = {}
 
@@ -57,7 +61,8 @@ class Hub:
                 await db.migrate()
             hub.secrets = pm.hook.secret_store(settings=settings)
             hub.secrets.current_key_id()  # fail at start, not at first use
-            hub.http = httpx.AsyncClient(timeout=30.0, follow_redirects=False)
+            await open_vault(hub)  # refuses to start when a stored KEK id is missing
+            hub.http = client_from_settings(settings)
         except BaseException:
             await db.close()
             raise
@@ -67,6 +72,8 @@ class Hub:
     async def close(self) -> None:
         if self.worker is not None:
             await self.worker.stop()
+        if self.intake is not None:
+            await self.intake.close()
         self.pm.hook.shutdown(hub=self)
         if self.http is not None:
             await self.http.aclose()

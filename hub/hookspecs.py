@@ -115,8 +115,12 @@ def register_trigger_kinds(register: Callable[[type], None]) -> None:
 def register_signature_schemes(register: Callable[[type], None]) -> None:
     """Register ``hub.SignatureScheme`` subclasses used to verify webhook requests.
 
-    Called once at startup. A webhook zap names a scheme by ``key``; the scheme's ``verify``
-    runs over the raw body with a constant-time comparison.
+    Called once at startup. A webhook zap names a scheme by ``key`` (``trigger.config.signature``)
+    and a ``webhook_secret`` connection; the scheme's ``verify`` runs over the raw body with a
+    constant-time comparison, once per secret (current, then previous while rotating), and
+    raises ``hub.Unauthorized`` (code ``bad_signature`` or ``stale_signature``). A scheme may
+    set ``dedupe_key`` (the provider's delivery id as JMESPath over ``{headers, body, query}``)
+    and override ``signature_headers`` (headers hidden from runs).
 
     Args:
         register: call it once per scheme class.

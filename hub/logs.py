@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+from hub import redaction
+
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
@@ -35,6 +37,9 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    redaction.install(handler)  # masks registered secret values in every record
+    redaction.install(logging.getLogger("hub"))
+    redaction.install_record_factory()  # also hub.* children and every other handler
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -24,6 +24,15 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub.secrets",
     "hub_plugins.core",
     "hub_triggers.manual",
+    "hub_plugins.signatures",
+    "hub_triggers.webhook",
+    "hub_triggers.schedule",
+    "hub_triggers.poll",
+    "hub_plugins.guardrails",
+    "hub_plugins.openai_compat",
+    "hub_plugins.anthropic",
+    "hub_plugins.local_model",
+    "hub_plugins.ai_steps",
 )
 
 #: Built-ins that cannot be disabled.

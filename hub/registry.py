@@ -119,9 +119,15 @@ class _Register:
             raise PluginError(f"plugin '{self.plugin}': {kind} '{key}' is already registered "
                               f"by plugin '{other}'")
         if self.section == "connectors":
+            self._check_oauth2(key, cls)
             self._add_actions(key, cls)
         table[key] = cls
         self.registry.owners[(self.section, key)] = self.plugin
+
+    def _check_oauth2(self, connector: str, cls: type[sdk.Connector]) -> None:
+        if cls.oauth2 is not None and not issubclass(cls.Credentials, sdk.OAuth2Credentials):
+            raise _fail(self.plugin, f"connector '{connector}'", "declares 'oauth2' but its "
+                        "Credentials model is not an OAuth2Credentials subclass")
 
     def _add_actions(self, connector: str, cls: type[sdk.Connector]) -> None:
         seen: set[str] = set()

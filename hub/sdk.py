@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 if TYPE_CHECKING:
     import httpx
@@ -45,7 +45,10 @@ class StepContext:
             APIs that accept one so a retried step never double-sends.
         workspace_id: the workspace the run belongs to.
         creds: the step's connection credentials (``None`` when the connector needs none).
-        http: the hub's shared ``httpx.AsyncClient``.
+        http: the hub's shared ``httpx.AsyncClient``, limited to the connector's ``hosts``.
+        oauth: for OAuth2 connectors, an ``httpx.Auth`` adding the connection's bearer token
+            and refreshing it before expiry or on a 401: ``ctx.http.get(url, auth=ctx.oauth)``.
+        ai: for ``hub.AIAction`` steps, the ``hub.AIGateway`` (the only route to a model).
         log: a logger for the step; never log secrets.
     """
 
@@ -56,6 +59,8 @@ class StepContext:
     workspace_id: str
     creds: Credentials | None = None
     http: httpx.AsyncClient | None = None
+    oauth: httpx.Auth | None = None
+    ai: Any = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("hub.step"))
 
 
@@ -93,6 +98,30 @@ class Action:
         raise NotImplementedError
 
 
+class OAuth2(BaseModel):
+    """A connector's OAuth2 authorization-code flow; the hub adds PKCE (S256) and ``state``.
+
+    The client id and secret are not here: the person connecting enters them (they become the
+    connection's ``client_id``/``client_secret``), so each workspace uses its own OAuth app.
+    """
+
+    authorize_url: str = Field(description="The provider's authorization endpoint.")
+    token_url: str = Field(description="The provider's token endpoint (code and refresh).")
+    scopes: tuple[str, ...] = Field((), description="Scopes requested, space-joined.")
+
+
+class OAuth2Credentials(Credentials):
+    """Credentials of an OAuth2 connector; the hub fills and refreshes the tokens."""
+
+    client_id: str = Field(title="Client ID", description="The OAuth app's client id.")
+    client_secret: SecretStr = Field(title="Client secret", description="The app's secret.")
+    access_token: SecretStr = Field(title="Access token", description="Set by the hub.")
+    refresh_token: SecretStr | None = Field(None, title="Refresh token",
+                                            description="Set by the hub.")
+    expires_at: float | None = Field(None, title="Expires at",
+                                     description="UNIX seconds; set by the hub.")
+
+
 class Connector:
     """An integration: its credentials model, its actions and (later) its triggers.
 
@@ -106,6 +135,11 @@ class Connector:
     description: ClassVar[str] = ""
     Credentials: ClassVar[type[Credentials]] = NoCredentials
     actions: ClassVar[tuple[type[Action], ...]] = ()
+    #: Hosts its actions may call (``api.acme.test`` or ``*.acme.test``); empty: any public host.
+    hosts: ClassVar[tuple[str, ...]] = ()
+    #: Set (with ``Credentials`` subclassing ``OAuth2Credentials``) for OAuth2 connectors.
+    oauth2: ClassVar[OAuth2 | None] = None
+    triggers: ClassVar[tuple[type[PollTrigger], ...]] = ()
 
     async def check(self, creds: Credentials, http: httpx.AsyncClient) -> None:
         """Raise ``InvalidCredentials`` or ``CannotConnect`` when ``creds`` do not work."""
@@ -128,22 +162,68 @@ class SignatureScheme:
     """A webhook signature scheme (GitHub, Stripe, Slack ...), chosen per zap.
 
     Declares ``key``, ``title`` and a ``Config`` model, and implements ``verify`` over the raw
-    request body with a constant-time comparison.
+    request body with a constant-time comparison. ``headers`` keys are lower case. When a
+    connection holds a previous secret (rotation), the hub calls ``verify`` once per secret.
+    ``dedupe_key`` is the provider's default JMESPath over ``{headers, body, query}`` naming
+    the delivery id; ``signature_headers`` lists headers the run must not see.
     """
 
     key: ClassVar[str]
     title: ClassVar[str]
     description: ClassVar[str] = ""
     Config: ClassVar[type[BaseModel]] = Empty
+    dedupe_key: ClassVar[str | None] = None
 
     def verify(self, *, body: bytes, headers: dict[str, str], secret: bytes,
                config: BaseModel, now: float) -> None:  # pragma: no cover - abstract
         """Return if the request is authentic; raise ``hub.Unauthorized`` otherwise."""
         raise NotImplementedError
 
+    def signature_headers(self, config: BaseModel) -> frozenset[str]:
+        """Lower-case names of the headers that carry the signature (hidden from runs)."""
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll returns: new ``items`` (oldest first) and the ``cursor`` to keep."""
+
+    items: list[dict[str, Any]]
+    cursor: Any = None
+
+
+class PollTrigger:
+    """A connector's poll trigger: the hub calls ``poll`` on an interval.
+
+    Declares ``key``, ``title``, a ``Config`` model and ``dedupe_key`` (the item field that
+    identifies an item, e.g. ``"id"``), and implements ``async def poll(config, creds, cursor,
+    http)`` returning a ``PollResult``. ``cursor`` is what the previous poll returned (``None``
+    the first time); the hub stores it and starts one run per item it has not seen before.
+    Keep no per-call state on the instance.
+    """
+
+    key: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str] = ""
+    Config: ClassVar[type[BaseModel]] = Empty
+    dedupe_key: ClassVar[str] = "id"
+
+    async def poll(self, config: Any, creds: Credentials | None, cursor: Any,
+                   http: httpx.AsyncClient) -> PollResult:  # pragma: no cover - abstract
+        """Fetch items newer than ``cursor``."""
+        raise NotImplementedError
+
 
 class Model:
-    """An AI model provider. Declares ``key``, ``title``, ``capabilities`` and a ``Config``."""
+    """An AI model provider, configured per workspace as named model entries.
+
+    Declares ``key``, ``title``, ``capabilities`` (``chat``, ``json``, ``embeddings``,
+    ``classify``), ``tags`` (``on_prem``, ``eu`` ...), default prices per 1k input and output
+    tokens, ``needs_key`` and a ``Config`` (model name, base URL ...), and implements
+    ``async def call(request, *, config, api_key, http)`` returning a ``hub.ModelResult`` with
+    its ``Usage``, or raising ``hub.ModelError`` with a stable code. The core enforces the
+    timeout, routing, budgets and accounting around it. No per-call state on the instance.
+    """
 
     key: ClassVar[str]
     title: ClassVar[str]
@@ -151,6 +231,14 @@ class Model:
     capabilities: ClassVar[frozenset[str]] = frozenset()
     tags: ClassVar[frozenset[str]] = frozenset()
     Config: ClassVar[type[BaseModel]] = Empty
+    price_input_per_1k: ClassVar[float] = 0.0
+    price_output_per_1k: ClassVar[float] = 0.0
+    needs_key: ClassVar[bool] = True
+
+    async def call(self, request: Any, *, config: Any, api_key: str | None,
+                   http: httpx.AsyncClient) -> Any:  # pragma: no cover - abstract
+        """Answer ``request`` (a ``hub.ModelRequest``) with a ``hub.ModelResult``."""
+        raise NotImplementedError
 
 
 class Span(BaseModel):

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, description="How long a claimed run stays leased.")
     poll_interval: float = Field(0.5, gt=0, description="Idle worker's queue poll interval (s).")
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
+    run_scheduler: bool = Field(True, description="`hub serve` fires schedules and polls.")
+    hook_max_body: int = Field(1_048_576, ge=1, description="Largest webhook body (bytes).")
+    hook_cache_ttl: float = Field(5.0, ge=0, description="Seconds a cached hook stays valid.")
+    trigger_refresh: float = Field(10.0, gt=0, description="Seconds between schedule reloads.")
+    egress_allow: str | None = Field(
+        None, description="Comma list of CIDRs and host names outbound calls may reach even "
+        "though they are internal (loopback, private, link-local ...).")
 
     @property
     def load_plugin_names(self) -> tuple[str, ...]:

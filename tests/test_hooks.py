@@ -20,7 +20,7 @@ from hub.context import Hub
 from hub.engine.worker import Worker
 from hub.plugins import create_plugin_manager
 from hub.registry import Registry, build_registry
-from hub.secrets import SingleKeyStore, key_id_for
+from hub.secrets import KeyRingStore, key_id_for
 from hub.services import identity, runs, zaps
 from hub.settings import Settings
 from plugins import sample
@@ -242,7 +242,7 @@ async def test_hook_secret_store(tmp_path: Path) -> None:
 
 def test_secret_store_none_defers_to_builtin(pm: pluggy.PluginManager, tmp_path: Path) -> None:
     store = pm.hook.secret_store(settings=Settings(data_dir=tmp_path))
-    assert isinstance(store, SingleKeyStore)
+    assert isinstance(store, KeyRingStore)
 
 
 def test_builtin_secret_store_creates_key_file(tmp_path: Path) -> None:

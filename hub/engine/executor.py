@@ -7,10 +7,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hub.ai.governance import governor_for
+from hub.egress import step_http
+from hub.oauth import step_oauth
 from hub.engine.checkpoint import Checkpointer
 from hub.engine.steps import Attempt, backoff_delay, run_attempt
+from hub.errors import HubError
 from hub.expressions import ExpressionError, evaluate_condition
 from hub.sdk import StepContext
+from hub.vault.engine import redact_attempt, step_credentials
 from hub.zaps import CompiledStep, CompiledZap
 
 if TYPE_CHECKING:
@@ -105,11 +110,23 @@ class RunExecution:
                 self.ctx["steps"][cs.step.id] = None
                 return await self._commit(index, cs, "skipped", Attempt(started=started), last)
         sid = cs.step.id
+        try:
+            creds = await step_credentials(self.hub, self.run.workspace_id, cs)
+        except HubError as exc:  # e.g. connection_not_found, needs_reauth: not retryable
+            return await self._fail(index, cs, Attempt(
+                error={"code": exc.code, "message": exc.message}, started=started))
+        gov = await governor_for(  # the workspace's AI governance; a zap cannot turn it off
+            self.hub, workspace_id=self.run.workspace_id, run_id=self.run.id,
+            zap_id=self.run.zap_id, step_id=sid,
+            action=self.hub.registry.action_instance(cs.step.use))
         step_ctx = StepContext(
+            ai=gov.gateway if gov is not None else None,
             run_id=self.run.id, step_id=sid, attempt=self.tries.get(sid, 0) + 1,
             idempotency_key=f"{self.run.id}:{sid}", workspace_id=self.run.workspace_id,
-            http=self.hub.http)
-        att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, started)
+            creds=creds, http=step_http(self.hub, cs),
+            oauth=step_oauth(self.hub, cs.step.use, cs.step.connection, self.run.workspace_id))
+        att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, started, gov)
+        redact_attempt(att, creds)  # an API echoing a token must not store it
         self.hub.metrics.step_duration.labels(
             action=cs.step.use, status="failed" if att.error else "succeeded",
         ).observe(time.time() - started)
@@ -145,6 +162,9 @@ class RunExecution:
         sid = cs.step.id
         if att.retryable and self.round_tries.get(sid, 0) < cs.retry.attempts:
             delay = backoff_delay(cs.retry, self.round_tries[sid])
+            wait = (att.error or {}).get("retry_after")  # a provider's Retry-After (issue 6)
+            if isinstance(wait, int | float) and wait > 0:
+                delay = max(delay, min(float(wait), cs.retry.max_backoff))
             row["error"] = {**(att.error or {}), "retry_in": round(delay, 3)}
             await self.cp.commit(self.run.id, steps=[row], run_update={
                 "status": "queued", "due_at": time.time() + delay, "lease_owner": None})

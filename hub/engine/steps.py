@@ -51,8 +51,24 @@ def _shape_output(cs: CompiledStep, out: Any) -> tuple[Any, str | None]:
     return out, stop
 
 
+async def _output(att: Attempt, cs: CompiledStep, raw: Any, guard: Any) -> None:
+    try:
+        att.output, att.stop = _shape_output(cs, raw)
+    except ValidationError as exc:
+        att.error = _error("invalid_output", f"action returned an invalid output: "
+                           f"{exc.errors(include_url=False, include_input=False)[0]['msg']}")
+        return
+    if guard is None:
+        return
+    try:  # the workspace's guardrails see the output before any later step does
+        att.output = await guard.after(att.output)
+    except StepError as exc:
+        att.output, att.retryable = None, exc.retryable
+        att.error = _error(exc.code, exc.message, **exc.extra)
+
+
 async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
-                      step_ctx: StepContext, started: float) -> Attempt:
+                      step_ctx: StepContext, started: float, guard: Any = None) -> Attempt:
     """Render, validate and execute one attempt. Never raises except on cancellation."""
     att = Attempt(started=started)
     try:
@@ -70,6 +86,8 @@ async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
     action = registry.action_instance(cs.step.use)
     try:
         async with asyncio.timeout(cs.timeout):
+            if guard is not None:  # governance (hub.ai.governance): guardrails on the input
+                payload = await guard.before(payload)
             raw = await action.run(payload, step_ctx)
     except TimeoutError:
         att.error = _error("step_timeout", f"step did not finish within {cs.timeout:g}s")
@@ -83,9 +101,5 @@ async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
         att.error = _error("action_error", f"{type(exc).__name__}: {exc}")
         att.retryable = True
         return att
-    try:
-        att.output, att.stop = _shape_output(cs, raw)
-    except ValidationError as exc:
-        att.error = _error("invalid_output", f"action returned an invalid output: "
-                           f"{exc.errors(include_url=False, include_input=False)[0]['msg']}")
+    await _output(att, cs, raw, guard)
     return att

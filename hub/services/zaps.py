@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from hub.errors import Conflict, NotFound
 from hub.ids import looks_like_id, new_id
+from hub.intake import hooks as trigger_rows
 from hub.store.tables import runs, zap_versions, zaps
 from hub.zaps import Zap, compile_zap, dump_document
 
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
 def _definition(zap: Zap) -> dict[str, Any]:
     """What a version stores: the document without ``enabled`` (that is zap state)."""
     return zap.model_dump(mode="json", exclude={"enabled"}, exclude_defaults=False)
+
+
+def _changed(hub: Hub, zap_id: str) -> None:
+    """Cached hooks and schedules of this zap are stale now."""
+    if hub.intake is not None:
+        hub.intake.forget(zap_id)
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -59,7 +66,11 @@ async def create_zap(hub: Hub, *, workspace_id: str, document: dict[str, Any],
         await conn.execute(zap_versions.insert().values(
             zap_id=zid, version=1, workspace_id=workspace_id, definition=_definition(zap),
             created_at=now, created_by=user_id))
-        return _summary(await _live(conn, workspace_id, zid))
+        await trigger_rows.sync_trigger(conn, workspace_id=workspace_id, zap_id=zid, zap=zap,
+                                        registry=hub.registry)
+        out = _summary(await _live(conn, workspace_id, zid))
+    _changed(hub, zid)
+    return out
 
 
 async def update_zap(hub: Hub, *, workspace_id: str, zap_id: str, document: dict[str, Any],
@@ -79,7 +90,11 @@ async def update_zap(hub: Hub, *, workspace_id: str, zap_id: str, document: dict
             zap_id=zap_id, version=version, workspace_id=workspace_id,
             definition=_definition(zap), created_at=now, created_by=user_id))
         await conn.execute(zaps.update().where(zaps.c.id == zap_id).values(**values))
-        return _summary(await _live(conn, workspace_id, zap_id))
+        await trigger_rows.sync_trigger(conn, workspace_id=workspace_id, zap_id=zap_id, zap=zap,
+                                        registry=hub.registry)
+        out = _summary(await _live(conn, workspace_id, zap_id))
+    _changed(hub, zap_id)
+    return out
 
 
 async def import_zap(hub: Hub, *, workspace_id: str, document: dict[str, Any],
@@ -116,7 +131,11 @@ async def get_zap(hub: Hub, *, workspace_id: str, zap_id: str) -> dict[str, Any]
     async with hub.db.read() as conn:
         row = await _live(conn, workspace_id, zap_id)
         definition = await _version_definition(conn, zap_id, row.current_version)
-    return {**_summary(row), "definition": {**definition, "enabled": row.enabled}}
+        hook = await trigger_rows.hook_of(conn, zap_id)
+    out = {**_summary(row), "definition": {**definition, "enabled": row.enabled}}
+    if hook:
+        out["webhook"] = {"hook_id": hook, "path": f"/hooks/{hook}"}
+    return out
 
 
 async def _version_definition(conn: Any, zap_id: str, version: int) -> dict[str, Any]:
@@ -157,7 +176,9 @@ async def set_enabled(hub: Hub, *, workspace_id: str, zap_id: str,
         await _live(conn, workspace_id, zap_id)
         await conn.execute(zaps.update().where(zaps.c.id == zap_id).values(
             enabled=enabled, updated_at=time.time()))
-        return _summary(await _live(conn, workspace_id, zap_id))
+        out = _summary(await _live(conn, workspace_id, zap_id))
+    _changed(hub, zap_id)
+    return out
 
 
 async def delete_zap(hub: Hub, *, workspace_id: str, zap_id: str) -> None:
@@ -172,6 +193,8 @@ async def delete_zap(hub: Hub, *, workspace_id: str, zap_id: str) -> None:
             status="cancelled", finished_at=now, due_at=now))
         await conn.execute(runs.update().where(
             runs.c.zap_id == zap_id, runs.c.status == "running").values(cancel_requested=True))
+        await trigger_rows.drop_trigger(conn, zap_id=zap_id)
+    _changed(hub, zap_id)
 
 
 async def export_zap(hub: Hub, *, workspace_id: str, zap_id: str, fmt: str = "yaml") -> str:

@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pluggy
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hub import __version__
 from hub.context import Hub
 from hub.engine.worker import Worker
+from hub.intake.gctune import serving_gc
+from hub.scheduler import start_scheduler
 from hub.services.identity import bootstrap
 from hub.settings import Settings
 from hub.web import problems
-from hub.web.routers import identity, ops, runs, zaps
+from hub.web.routers import ai, connections, hooks, identity, oauth, ops, runs, zaps
 from hub.zaps import Zap
 
 
@@ -33,14 +36,16 @@ def print_setup_token(token: str, settings: Settings) -> None:
 
 
 def create_app(settings: Settings | None = None, *,
-               on_setup_token: Callable[[str, Settings], None] | None = None) -> FastAPI:
-    """Build the app; nothing is opened until the lifespan starts."""
+               on_setup_token: Callable[[str, Settings], None] | None = None,
+               pm: pluggy.PluginManager | None = None) -> FastAPI:
+    """Build the app; nothing is opened until the lifespan starts. ``pm``: a plugin manager
+    to use instead of the default one (e.g. with extra plugins registered)."""
     settings = settings or Settings()
     announce = on_setup_token or print_setup_token
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hub = await Hub.open(settings)
+        hub = await Hub.open(settings, pm=pm)
         app.state.hub = hub
         try:
             token = await bootstrap(hub)
@@ -49,15 +54,22 @@ def create_app(settings: Settings | None = None, *,
             if settings.run_worker:
                 hub.worker = Worker(hub)
                 hub.worker.start()
-            yield
+            if settings.run_scheduler:
+                app.state.scheduler = await start_scheduler(hub)
+            with serving_gc():  # fewer, shorter collector pauses while serving
+                yield
         finally:
+            if getattr(app.state, "scheduler", None) is not None:
+                await app.state.scheduler.stop()
             await hub.close()
 
     app = FastAPI(title="zaphub", version=__version__, lifespan=lifespan,
                   description="AI orchestration hub: zaps, runs, plugins.")
     problems.install(app)
-    for module in (zaps, runs, identity, ops):
+    app.add_middleware(hooks.HookShortcut)  # /hooks/{id}: a lean ASGI path
+    for module in (zaps, runs, identity, ops, connections, oauth, ai, hooks):
         app.include_router(module.router)
+    app.include_router(connections.vault_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

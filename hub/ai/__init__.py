@@ -1,0 +1,1 @@
+"""AI steps: the model call contract, routing policies, budgets and the governance runner."""

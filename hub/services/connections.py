@@ -1,0 +1,287 @@
+"""Connections: a connector's credentials in a workspace, sealed by the vault.
+
+Credential values are encrypted with a per-connection data key (AES-256-GCM, AAD bound to the
+workspace, the connection id and the purpose); only ``get_credentials`` hands them out in
+plain form, to the engine and to connectors' checks. Everything returned to people is masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+from pydantic_core import to_jsonable_python
+
+from hub import redaction
+from hub.errors import BadRequest, CannotConnect, Conflict, HubError, InvalidCredentials, NotFound
+from hub.ids import looks_like_id, new_id
+from hub.sdk import Connector, Credentials, NoCredentials
+from hub.store.tables import zap_versions, zaps
+from hub.vault import envelope, keys
+from hub.vault.tables import connections, data_keys
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+ACTIVE, NEEDS_REAUTH = "active", "needs_reauth"
+PURPOSE = "connection"
+CHECK_TIMEOUT = 30.0
+
+
+def _aad(workspace_id: str, connection_id: str) -> bytes:
+    return envelope.aad(PURPOSE, workspace_id, connection_id, "credentials")
+
+
+def _connector(hub: Hub, key: str) -> type[Connector]:
+    cls = hub.registry.connectors.get(key)
+    if cls is None:
+        raise NotFound(f"no connector '{key}'", code="connector_not_found")
+    if cls.Credentials is NoCredentials:
+        raise BadRequest(f"connector '{key}' needs no connection", code="connection_not_needed")
+    return cls
+
+
+def _validate(cls: type[Connector], values: Any) -> Credentials:
+    try:
+        return cls.Credentials.model_validate(values)
+    except ValidationError as exc:
+        errors = [{"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                  for e in exc.errors(include_url=False, include_input=False)]
+        first = errors[0]
+        raise BadRequest(f"{first['path'] or 'credentials'}: {first['message']}",
+                         code="invalid_credentials", extra={"errors": errors}) from None
+
+
+def reveal(creds: BaseModel) -> dict[str, Any]:
+    """All field values as JSON, secrets in plain text (what the vault seals)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, SecretStr | SecretBytes):
+            secret = value.get_secret_value()
+            return secret.decode() if isinstance(secret, bytes) else secret
+        if isinstance(value, BaseModel):
+            return {name: walk(getattr(value, name)) for name in type(value).model_fields}
+        if isinstance(value, list | tuple):
+            return [walk(v) for v in value]
+        return to_jsonable_python(value)
+
+    return walk(creds)
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    if not 0 < len(name) <= 200 or any(ord(c) < 32 for c in name):
+        raise BadRequest("a connection name is 1 to 200 printable characters",
+                         code="invalid_connection_name")
+    return name
+
+
+async def _check(hub: Hub, cls: type[Connector], creds: Credentials) -> None:
+    """Run the connector's check; map failures to invalid_auth / cannot_connect / unknown."""
+    secrets = redaction.secret_values(creds)
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            await cls().check(creds, hub.http)
+    except InvalidCredentials as exc:
+        raise BadRequest(redaction.mask_text(exc.message, secrets), code="invalid_auth") from None
+    except CannotConnect as exc:
+        raise HubError(redaction.mask_text(exc.message, secrets), code="cannot_connect",
+                       status=424) from None
+    except TimeoutError:
+        raise HubError(f"the check did not finish within {CHECK_TIMEOUT:g}s",
+                       code="cannot_connect", status=424) from None
+    except Exception as exc:  # noqa: BLE001 - a connector bug is reported, never a 500
+        text = redaction.mask_text(f"{type(exc).__name__}: {exc}", secrets)
+        raise HubError(f"the connector's check failed: {text}", code="unknown",
+                       status=424) from None
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "connector": row.connector, "status": row.status,
+            "last_check": row.last_check, "created_at": row.created_at,
+            "updated_at": row.updated_at}
+
+
+async def _row(conn: Any, workspace_id: str, ref: str) -> Any:
+    col = connections.c.id if looks_like_id(ref, "con") else connections.c.name
+    row = (await conn.execute(sa.select(connections).where(
+        connections.c.workspace_id == workspace_id, col == ref))).first()
+    if row is None:
+        raise NotFound(f"no connection '{ref}'", code="connection_not_found")
+    return row
+
+
+async def _name_free(conn: Any, workspace_id: str, name: str) -> None:
+    if (await conn.execute(sa.select(connections.c.id).where(
+            connections.c.workspace_id == workspace_id, connections.c.name == name))).first():
+        raise Conflict(f"a connection named '{name}' already exists",
+                       code="connection_name_taken")
+
+
+async def _open(conn: Any, hub: Hub, row: Any) -> dict[str, Any]:
+    dek = await keys.load(conn, hub, row.data_key_id, row.workspace_id, PURPOSE)
+    plain = envelope.open_sealed(dek, row.secrets, _aad(row.workspace_id, row.id),
+                                 f"connection '{row.name}'")
+    return json.loads(plain)
+
+
+def _seal(dek: bytes, workspace_id: str, connection_id: str, creds: Credentials) -> bytes:
+    plain = json.dumps(reveal(creds), separators=(",", ":")).encode()
+    return envelope.seal(dek, plain, _aad(workspace_id, connection_id))
+
+
+async def create_connection(hub: Hub, *, workspace_id: str, connector: str, name: str,
+                            values: dict[str, Any]) -> dict[str, Any]:
+    """Validate, check and store a connection; nothing is stored when the check fails."""
+    cls = _connector(hub, connector)
+    name = _name(name)
+    creds = _validate(cls, values)
+    redaction.register(*redaction.secret_values(creds))
+    async with hub.db.read() as conn:
+        await _name_free(conn, workspace_id, name)
+    await _check(hub, cls, creds)
+    cid, now = new_id("con"), time.time()
+    async with hub.db.write() as conn:
+        await _name_free(conn, workspace_id, name)
+        dk_id, dek = await keys.create(conn, hub, workspace_id, PURPOSE)
+        await conn.execute(connections.insert().values(
+            id=cid, workspace_id=workspace_id, name=name, connector=connector, status=ACTIVE,
+            data_key_id=dk_id, secrets=_seal(dek, workspace_id, cid, creds),
+            last_check={"ok": True, "code": None, "at": now}, created_at=now, updated_at=now))
+        return {**_summary(await _row(conn, workspace_id, cid)),
+                "fields": creds.model_dump(mode="json")}
+
+
+async def list_connections(hub: Hub, *, workspace_id: str) -> list[dict[str, Any]]:
+    async with hub.db.read() as conn:
+        rows = await conn.execute(sa.select(connections).where(
+            connections.c.workspace_id == workspace_id).order_by(connections.c.name))
+        return [_summary(r) for r in rows]
+
+
+async def get_connection(hub: Hub, *, workspace_id: str, connection_id: str) -> dict[str, Any]:
+    """A connection with its fields; secret fields are masked."""
+    async with hub.db.read() as conn:
+        row = await _row(conn, workspace_id, connection_id)
+        values = await _open(conn, hub, row)
+    out = _summary(row)
+    cls = hub.registry.connectors.get(row.connector)
+    if cls is None:  # the plugin is gone: show field names only
+        out["fields"] = dict.fromkeys(values, redaction.MASK)
+    else:
+        creds = cls.Credentials.model_validate(values)
+        redaction.register(*redaction.secret_values(creds))
+        out["fields"] = creds.model_dump(mode="json")
+    return out
+
+
+async def _store_values(hub: Hub, row: Any, creds: Credentials, **extra: Any) -> None:
+    async with hub.db.write() as conn:
+        dek = await keys.load(conn, hub, row.data_key_id, row.workspace_id, PURPOSE)
+        await conn.execute(connections.update().where(connections.c.id == row.id).values(
+            secrets=_seal(dek, row.workspace_id, row.id, creds), updated_at=time.time(),
+            **extra))
+
+
+async def update_connection(hub: Hub, *, workspace_id: str, connection_id: str,
+                            values: dict[str, Any]) -> dict[str, Any]:
+    """Merge new field values, check them, re-encrypt; the connection becomes active again."""
+    async with hub.db.read() as conn:
+        row = await _row(conn, workspace_id, connection_id)
+        current = await _open(conn, hub, row)
+    cls = _connector(hub, row.connector)
+    creds = _validate(cls, {**current, **(values or {})})
+    redaction.register(*redaction.secret_values(creds))
+    await _check(hub, cls, creds)
+    await _store_values(hub, row, creds, status=ACTIVE,
+                        last_check={"ok": True, "code": None, "at": time.time()})
+    return await get_connection(hub, workspace_id=workspace_id, connection_id=row.id)
+
+
+async def test_connection(hub: Hub, *, workspace_id: str, connection_id: str) -> dict[str, Any]:
+    """Run the connector's check again and record the outcome."""
+    async with hub.db.read() as conn:
+        row = await _row(conn, workspace_id, connection_id)
+        values = await _open(conn, hub, row)
+    cls = _connector(hub, row.connector)
+    creds = _validate(cls, values)
+    redaction.register(*redaction.secret_values(creds))
+    result: dict[str, Any] = {"ok": True, "code": None, "message": "ok", "at": time.time()}
+    try:
+        await _check(hub, cls, creds)
+    except HubError as exc:
+        result.update(ok=False, code=exc.code, message=exc.message)
+    async with hub.db.write() as conn:
+        await conn.execute(connections.update().where(connections.c.id == row.id).values(
+            last_check={k: result[k] for k in ("ok", "code", "at")}))
+    return result
+
+
+async def zaps_using(conn: Any, workspace_id: str, name: str) -> list[str]:
+    """Names of live zaps whose current version has a step using connection ``name``."""
+    rows = await conn.execute(sa.select(zaps.c.name, zap_versions.c.definition).join(
+        zap_versions, sa.and_(zap_versions.c.zap_id == zaps.c.id,
+                              zap_versions.c.version == zaps.c.current_version),
+    ).where(zaps.c.workspace_id == workspace_id, zaps.c.deleted_at.is_(None)))
+    return sorted(r.name for r in rows
+                  if any(s.get("connection") == name for s in r.definition.get("steps", [])))
+
+
+async def delete_connection(hub: Hub, *, workspace_id: str, connection_id: str) -> None:
+    """Delete a connection and its data key; refused while a zap uses it."""
+    async with hub.db.write() as conn:
+        row = await _row(conn, workspace_id, connection_id)
+        users = await zaps_using(conn, workspace_id, row.name)
+        if users:
+            raise Conflict(f"connection '{row.name}' is used by zap(s): {', '.join(users)}",
+                           code="connection_in_use", extra={"zaps": users})
+        await conn.execute(connections.delete().where(connections.c.id == row.id))
+        await conn.execute(data_keys.delete().where(data_keys.c.id == row.data_key_id))
+
+
+async def get_credentials(hub: Hub, *, workspace_id: str, name: str,
+                          connector: str | None = None) -> Credentials:
+    """The decrypted ``Credentials`` of connection ``name`` (for the engine and plugins)."""
+    async with hub.db.read() as conn:
+        row = (await conn.execute(sa.select(connections).where(
+            connections.c.workspace_id == workspace_id, connections.c.name == name))).first()
+        if row is None:
+            raise NotFound(f"no connection '{name}'", code="connection_not_found")
+        if connector is not None and row.connector != connector:
+            raise BadRequest(f"connection '{name}' belongs to connector '{row.connector}', "
+                             f"not '{connector}'", code="connection_mismatch")
+        if row.status == NEEDS_REAUTH:
+            raise HubError(f"connection '{name}' needs to be authorised again",
+                           code="needs_reauth", status=409)
+        values = await _open(conn, hub, row)
+    cls = hub.registry.connectors.get(row.connector)
+    if cls is None:
+        raise NotFound(f"connection '{name}' uses connector '{row.connector}', which is not "
+                       "loaded", code="connector_not_found")
+    creds = cls.Credentials.model_validate(values)
+    redaction.register(*redaction.secret_values(creds))
+    return creds
+
+
+async def update_secrets(hub: Hub, *, workspace_id: str, connection_id: str,
+                         values: dict[str, Any]) -> None:
+    """Merge new field values (e.g. refreshed OAuth2 tokens) and re-encrypt; no check runs."""
+    async with hub.db.read() as conn:
+        row = await _row(conn, workspace_id, connection_id)
+        current = await _open(conn, hub, row)
+    cls = hub.registry.connectors.get(row.connector) or _connector(hub, row.connector)
+    creds = _validate(cls, {**current, **values})
+    redaction.register(*redaction.secret_values(creds))
+    await _store_values(hub, row, creds, status=ACTIVE)
+
+
+async def mark_needs_reauth(hub: Hub, *, workspace_id: str, connection_id: str) -> None:
+    """Flag a connection whose authorisation failed; runs using it fail with ``needs_reauth``."""
+    async with hub.db.write() as conn:
+        row = await _row(conn, workspace_id, connection_id)
+        await conn.execute(connections.update().where(connections.c.id == row.id).values(
+            status=NEEDS_REAUTH, updated_at=time.time()))

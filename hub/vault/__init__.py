@@ -1,0 +1,1 @@
+"""The vault: envelope encryption of credentials and payloads, data keys, KEK rotation."""

@@ -1,0 +1,144 @@
+"""Data keys in the database: create, unwrap, start-up check, status, re-wrap, retire."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from hub.errors import Conflict, HubError
+from hub.ids import new_id
+from hub.vault import envelope
+from hub.vault.tables import data_keys
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+    from hub.secrets import SecretStore
+
+
+class MissingKey(HubError):
+    """Stored data names a KEK the secret store does not hold."""
+
+    code = "missing_key"
+    status = 500
+    title = "Missing key"
+
+    def __init__(self, key_ids: list[str]) -> None:
+        ids = ", ".join(key_ids)
+        super().__init__(
+            f"stored data is encrypted under key(s) {ids}, which the secret store does not "
+            "hold. Restore the key ring file (<data dir>/master.key) or HUB_MASTER_KEY from "
+            "backup, or configure the secret-store plugin that holds them, then start again. "
+            "Nothing was decrypted or changed.", extra={"key_ids": key_ids})
+
+
+def _store(hub: Hub) -> SecretStore:
+    if hub.secrets is None:
+        raise HubError("the hub has no secret store", code="no_secret_store")
+    return hub.secrets
+
+
+def _aad(workspace_id: str, key_id: str, purpose: str) -> bytes:
+    return envelope.aad("data_key", workspace_id, key_id, purpose)
+
+
+def kek(store: SecretStore, kek_id: str) -> bytes:
+    """The KEK ``kek_id``; a missing one is a ``missing_key`` error, never garbage."""
+    try:
+        return store.get_key(kek_id)
+    except KeyError:
+        raise MissingKey([kek_id]) from None
+
+
+async def create(conn: Any, hub: Hub, workspace_id: str, purpose: str) -> tuple[str, bytes]:
+    """Insert a new data key wrapped by the current KEK; return its id and plain bytes."""
+    store = _store(hub)
+    kek_id = store.current_key_id()
+    key_id, dek, now = new_id("dk"), envelope.new_key(), time.time()
+    wrapped = envelope.wrap(kek(store, kek_id), kek_id, dek, _aad(workspace_id, key_id, purpose))
+    await conn.execute(data_keys.insert().values(
+        id=key_id, workspace_id=workspace_id, purpose=purpose, kek_id=kek_id, wrapped=wrapped,
+        created_at=now, updated_at=now))
+    return key_id, dek
+
+
+def unwrap_row(hub: Hub, row: Any) -> bytes:
+    """The plain data key of a ``data_keys`` row."""
+    kek_id = envelope.wrapped_kek_id(row.wrapped)
+    return envelope.unwrap(kek(_store(hub), kek_id), row.wrapped,
+                           _aad(row.workspace_id, row.id, row.purpose))
+
+
+async def load(conn: Any, hub: Hub, key_id: str, workspace_id: str, purpose: str) -> bytes:
+    """Unwrap data key ``key_id``, which must belong to ``workspace_id`` and ``purpose``."""
+    row = (await conn.execute(sa.select(data_keys).where(data_keys.c.id == key_id))).first()
+    if row is None:
+        raise envelope.DecryptionFailed(f"data key {key_id} is missing")
+    if row.workspace_id != workspace_id or row.purpose != purpose:
+        raise envelope.DecryptionFailed(f"data key {key_id} belongs to another record")
+    return unwrap_row(hub, row)
+
+
+async def counts(hub: Hub) -> dict[str, int]:
+    """Data keys per KEK id."""
+    query = sa.select(data_keys.c.kek_id, sa.func.count()).group_by(data_keys.c.kek_id)
+    async with hub.db.read() as conn:
+        return {row[0]: row[1] for row in await conn.execute(query)}
+
+
+async def check_available(hub: Hub) -> None:
+    """Refuse to start when stored data names a KEK the store lacks (``missing_key``)."""
+    store = _store(hub)
+    missing = []
+    for kek_id in sorted(await counts(hub)):
+        try:
+            store.get_key(kek_id)
+        except KeyError:
+            missing.append(kek_id)
+    if missing:
+        raise MissingKey(missing)
+
+
+async def rewrap_batch(hub: Hub, target: str, batch: int = 200) -> int:
+    """Re-wrap up to ``batch`` data keys not yet on KEK ``target``; return how many moved.
+
+    Idempotent and safe while the hub serves: each row is updated only if it still holds
+    the wrapping that was read, and the data key itself never changes.
+    """
+    store = _store(hub)
+    new_kek = kek(store, target)
+    async with hub.db.read() as conn:
+        rows = (await conn.execute(sa.select(data_keys).where(
+            data_keys.c.kek_id != target).order_by(data_keys.c.id).limit(batch))).all()
+    if not rows:
+        return 0
+    now = time.time()
+    async with hub.db.write() as conn:
+        for row in rows:
+            dek = unwrap_row(hub, row)
+            wrapped = envelope.wrap(new_kek, target, dek,
+                                    _aad(row.workspace_id, row.id, row.purpose))
+            await conn.execute(data_keys.update().where(
+                data_keys.c.id == row.id, data_keys.c.wrapped == row.wrapped,
+            ).values(kek_id=target, wrapped=wrapped, updated_at=now))
+    return len(rows)
+
+
+async def pending(hub: Hub, target: str) -> int:
+    """Data keys not yet wrapped by ``target``."""
+    async with hub.db.read() as conn:
+        return (await conn.execute(sa.select(sa.func.count()).select_from(data_keys).where(
+            data_keys.c.kek_id != target))).scalar_one()
+
+
+async def check_retirable(hub: Hub, kek_id: str) -> None:
+    """Raise ``key_in_use`` (with counts) unless nothing uses ``kek_id`` and it is not current."""
+    store = _store(hub)
+    if kek_id == store.current_key_id():
+        raise Conflict(f"key {kek_id} is the current key; rotate to another key first",
+                       code="key_in_use", extra={"data_keys": 0, "current": True})
+    used = (await counts(hub)).get(kek_id, 0)
+    if used:
+        raise Conflict(f"key {kek_id} still wraps {used} data key(s); run `hub keys rotate` "
+                       "to re-wrap them first", code="key_in_use", extra={"data_keys": used})
