@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from hub.ai.governance import governor_for
 from hub.egress import step_http
-from hub.oauth import step_oauth
 from hub.engine.checkpoint import Checkpointer
 from hub.engine.steps import Attempt, backoff_delay, run_attempt
 from hub.errors import HubError
 from hub.expressions import ExpressionError, evaluate_condition
+from hub.oauth import step_oauth
 from hub.sdk import StepContext
 from hub.vault.engine import redact_attempt, step_credentials
 from hub.zaps import CompiledStep, CompiledZap
