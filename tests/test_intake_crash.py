@@ -91,7 +91,7 @@ async def _load(url: str, proc: subprocess.Popen, kill_after: int) -> dict[str, 
                                         headers=req["headers"]) as answer:
                     if answer.status in (200, 202):
                         acked[delivery] = (await answer.json())["run_id"]
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 continue
             if len(acked) >= kill_after and proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
