@@ -229,3 +229,15 @@ async def test_rotated_secret_and_no_secret_in_logs(api: Api, caplog) -> None:  
             (await api.client.get("/metrics")).text]
     for text in seen:
         assert "secret-value" not in text
+
+
+async def test_signing_secret_in_use_cannot_be_deleted(api: Api) -> None:
+    zap_id, _ = await github_zap(api)
+    listed = (await api.get("/api/v1/connections")).json()
+    conn = next(c for c in (listed["items"] if isinstance(listed, dict) else listed)
+                if c["name"] == "gh-secret")
+    refused = await api.delete(f"/api/v1/connections/{conn['id']}")
+    assert refused.status_code == 409 and refused.json()["code"] == "connection_in_use"
+    assert refused.json()["zaps"] == ["hooked"]
+    assert (await api.delete(f"/api/v1/zaps/{zap_id}")).status_code == 204
+    assert (await api.delete(f"/api/v1/connections/{conn['id']}")).status_code == 204

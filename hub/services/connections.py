@@ -222,13 +222,19 @@ async def test_connection(hub: Hub, *, workspace_id: str, connection_id: str) ->
 
 
 async def zaps_using(conn: Any, workspace_id: str, name: str) -> list[str]:
-    """Names of live zaps whose current version has a step using connection ``name``."""
+    """Names of live zaps whose current version uses connection ``name`` (a step or the
+    trigger, e.g. a webhook's signing secret)."""
     rows = await conn.execute(sa.select(zaps.c.name, zap_versions.c.definition).join(
         zap_versions, sa.and_(zap_versions.c.zap_id == zaps.c.id,
                               zap_versions.c.version == zaps.c.current_version),
     ).where(zaps.c.workspace_id == workspace_id, zaps.c.deleted_at.is_(None)))
-    return sorted(r.name for r in rows
-                  if any(s.get("connection") == name for s in r.definition.get("steps", [])))
+    return sorted(r.name for r in rows if _uses(r.definition, name))
+
+
+def _uses(definition: dict[str, Any], name: str) -> bool:
+    trigger = (definition.get("trigger") or {}).get("config") or {}
+    return trigger.get("connection") == name or any(
+        s.get("connection") == name for s in definition.get("steps", []))
 
 
 async def delete_connection(hub: Hub, *, workspace_id: str, connection_id: str) -> None:
