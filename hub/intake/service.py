@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -25,7 +26,7 @@ from hub.sdk import SignatureScheme
 from hub.store.tables import zap_versions, zaps
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable, Hashable
 
     from hub.context import Hub
 
@@ -83,6 +84,8 @@ class Intake:
         self._hooks: dict[str, Hook] = {}
         self._secrets: dict[tuple[str, int, str], tuple[list[bytes], float]] = {}
         self._limits: dict[str, RateLimiter] = {}
+        self._loading: dict[Hashable, asyncio.Task[Any]] = {}
+        self._generation = 0  # bumped by ``forget``: a load begun before it is not cached
         self.listeners: list[Callable[[str | None], None]] = []
         self._counted: dict[str, Any] = {}
         self.requests = Counter("hub_webhook_requests", "Webhook requests by outcome",
@@ -98,6 +101,8 @@ class Intake:
 
     def forget(self, zap_id: str | None = None) -> None:
         """Drop cached hooks and secrets (of one zap, or all) and tell listeners."""
+        self._generation += 1
+        self._loading.clear()  # later requests must not share a load begun before
         if zap_id is None:
             self._hooks.clear()
             self._secrets.clear()
@@ -108,20 +113,63 @@ class Intake:
             listener(zap_id)
 
     async def close(self) -> None:
+        for task in list(self._loading.values()):
+            task.cancel()
         await self.writer.close()
+
+    def _load_once(self, key: Hashable, load: Callable[[], Awaitable[Any]],
+                   cache: Callable[[Any], None]) -> asyncio.Task[Any]:
+        """One load per key at a time: requests arriving meanwhile share it (no stampede of
+        identical queries when a cached entry expires under load)."""
+        task = self._loading.get(key)
+        if task is None:
+            generation = self._generation
+
+            async def run() -> Any:
+                value = await load()
+                if generation == self._generation:
+                    cache(value)
+                return value
+
+            task = self._loading[key] = asyncio.create_task(run())
+            task.add_done_callback(lambda t: self._loaded(key, t))
+        return task
+
+    def _loaded(self, key: Hashable, task: asyncio.Task[Any]) -> None:
+        if self._loading.get(key) is task:
+            del self._loading[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("intake: reloading a cached %s failed (%s)", key[0],
+                        type(task.exception()).__name__)
+
+    def _refresh_early(self, key: Hashable, loaded: float, load: Callable[[], Awaitable[Any]],
+                       cache: Callable[[Any], None]) -> None:
+        """Past half its lifetime, a cached entry is reloaded in the background, so a steady
+        stream of requests never waits for the reload."""
+        if time.monotonic() - loaded > self.ttl / 2:
+            self._load_once(key, load, cache)
 
     # --- hooks ----------------------------------------------------------------------------
 
     async def hook(self, hook_id: str) -> Hook | None:
         """The live, enabled hook, or ``None`` (unknown, disabled or deleted alike)."""
         found = self._hooks.get(hook_id)
+        key = ("hook", hook_id)
         if found is None or time.monotonic() - found.loaded > self.ttl:
-            found = await self._load(hook_id)
+            found = await asyncio.shield(self._load_once(key, lambda: self._load(hook_id),
+                                          lambda h: self._cache_hook(hook_id, h)))
             if found is None:
-                self._hooks.pop(hook_id, None)
                 return None
-            self._hooks[hook_id] = found
+        else:
+            self._refresh_early(key, found.loaded, lambda: self._load(hook_id),
+                                lambda h: self._cache_hook(hook_id, h))
         return found if found.enabled else None
+
+    def _cache_hook(self, hook_id: str, found: Hook | None) -> None:
+        if found is None:
+            self._hooks.pop(hook_id, None)
+        else:
+            self._hooks[hook_id] = found
 
     async def _load(self, hook_id: str) -> Hook | None:
         if len(hook_id) > 64:
@@ -165,16 +213,25 @@ class Intake:
         name = hook.config.connection
         key = (hook.zap_id, hook.version, name)
         cached = self._secrets.get(key)
+
+        def cache(values: list[bytes]) -> None:
+            self._secrets[key] = (values, time.monotonic())
+
         if cached is not None and time.monotonic() - cached[1] <= self.ttl:
+            self._refresh_early(("secret", *key), cached[1],
+                                lambda: self._load_secrets(hook), cache)
             return cached[0]
+        return await asyncio.shield(
+            self._load_once(("secret", *key), lambda: self._load_secrets(hook), cache))
+
+    async def _load_secrets(self, hook: Hook) -> list[bytes]:
         from hub.services.connections import get_credentials
 
-        creds = await get_credentials(self.hub, workspace_id=hook.workspace_id, name=name,
-                                      connector="webhook_secret")
+        creds = await get_credentials(self.hub, workspace_id=hook.workspace_id,
+                                      name=hook.config.connection, connector="webhook_secret")
         values = [creds.secret.get_secret_value().encode()]
         if getattr(creds, "previous_secret", None) is not None:
             values.append(creds.previous_secret.get_secret_value().encode())
-        self._secrets[key] = (values, time.monotonic())
         return values
 
     # --- requests -------------------------------------------------------------------------
