@@ -69,6 +69,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
     )
+    _run_tables()
+
+
+def _run_tables() -> None:
     op.create_table('runs',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('workspace_id', sa.String(length=40), nullable=False),

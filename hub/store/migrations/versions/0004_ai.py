@@ -62,6 +62,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ),
     sa.PrimaryKeyConstraint('workspace_id')
     )
+    _usage_table()
+
+
+def _usage_table() -> None:
     op.create_table('ai_usage',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('workspace_id', sa.String(length=40), nullable=False),
