@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub_plugins.ai_steps",
     "hub_plugins.http",
     "hub_plugins.slack",
+    "hub_plugins.github",
 )
 
 #: Built-ins that cannot be disabled.

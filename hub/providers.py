@@ -83,15 +83,18 @@ def _from_exception(exc: httpx.HTTPError, provider: str) -> StepError:
 
 
 def provider_error(answer: httpx.Response | httpx.HTTPError, *, provider: str,
-                   message: str | None = None, code: str | None = None) -> StepError:
+                   message: str | None = None, code: str | None = None,
+                   wait: float | None = None) -> StepError:
     """A ``StepError`` for a provider's failed answer; raise what it returns.
 
     Args:
         answer: the failed response, or the transport error a call raised.
         provider: the provider's name for the message (``"GitHub"``).
         message: the provider's error text when the body is not a common shape.
-        code: a more specific stable code (e.g. Slack's ``channel_not_found`` mapped by the
-            connector); retryable only if it is one of the retryable codes above.
+        code: a stable code the connector chose from the provider's own error (e.g. a
+            Slack ``ok: false`` answer); retryable only if it is one of the codes above.
+        wait: seconds to wait before a retry when the provider says so elsewhere than in
+            ``Retry-After`` (e.g. GitHub's ``X-RateLimit-Reset``).
     """
     if isinstance(answer, httpx.HTTPError):
         return _from_exception(answer, provider)
@@ -100,7 +103,7 @@ def provider_error(answer: httpx.Response | httpx.HTTPError, *, provider: str,
     text = (message or response_message(answer) or answer.reason_phrase or "error")
     text = " ".join(text.split())[:MESSAGE_LIMIT]
     extra: dict[str, Any] = {"status": status}
-    wait = retry_after(answer.headers)
+    wait = wait if wait is not None else retry_after(answer.headers)
     if code == "rate_limited" and wait is not None:
         extra["retry_after"] = wait
     return StepError(f"{provider}: {text} (HTTP {status})", code=code,
