@@ -36,6 +36,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub_plugins.http",
     "hub_plugins.slack",
     "hub_plugins.github",
+    "hub_plugins.stripe",
 )
 
 #: Built-ins that cannot be disabled.
