@@ -37,6 +37,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub_plugins.slack",
     "hub_plugins.github",
     "hub_plugins.stripe",
+    "hub_plugins.google_sheets",
 )
 
 #: Built-ins that cannot be disabled.
