@@ -9,6 +9,7 @@ from hub.ai.contract import (
     ModelResult,
     Usage,
 )
+from hub.egress import EgressDenied, resolve_egress
 from hub.errors import (
     BadRequest,
     CannotConnect,
@@ -22,7 +23,6 @@ from hub.errors import (
     Unauthorized,
 )
 from hub.guard import apply_redactions
-from hub.egress import EgressDenied, resolve_egress
 from hub.hookspecs import hookimpl
 from hub.providers import provider_error, retry_after
 from hub.sdk import (

@@ -34,6 +34,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub_plugins.local_model",
     "hub_plugins.ai_steps",
     "hub_plugins.http",
+    "hub_plugins.feed",
     "hub_plugins.slack",
     "hub_plugins.github",
     "hub_plugins.stripe",

@@ -9,6 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from connhelp import ctx
+from hub_plugins.github.actions import AddComment, AddLabels, CreateIssue
+from hub_plugins.github.api import GitHubCredentials
+from hub_plugins.github.connector import GitHub
 from pytest_httpx import HTTPXMock
 
 from hub import InvalidCredentials, StepError
@@ -17,9 +20,6 @@ from hub.context import Hub
 from hub.errors import HubError
 from hub.services import connections, identity
 from hub.testing import check_connector
-from hub_plugins.github.actions import AddComment, AddLabels, CreateIssue
-from hub_plugins.github.api import GitHubCredentials
-from hub_plugins.github.connector import GitHub
 
 REPO = "https://api.github.com/repos/octo-org/hello"
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",

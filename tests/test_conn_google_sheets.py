@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from connhelp import ctx
+from hub_plugins.google_sheets.actions import AppendRow, FindRows
+from hub_plugins.google_sheets.connector import GoogleCredentials, GoogleSheets
 from pytest_httpx import HTTPXMock
 from test_engine import finish, start
 
@@ -19,8 +21,6 @@ from hub import oauth as hub_oauth
 from hub.context import Hub
 from hub.services import connections, identity
 from hub.testing import check_connector
-from hub_plugins.google_sheets.actions import AppendRow, FindRows
-from hub_plugins.google_sheets.connector import GoogleCredentials, GoogleSheets
 
 SHEET = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
 BASE = f"https://sheets.googleapis.com/v4/spreadsheets/{SHEET}/values"

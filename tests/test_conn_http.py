@@ -13,14 +13,14 @@ import httpx
 import pytest
 from aiohttp import web
 from connhelp import client, ctx
-from pytest_httpx import HTTPXMock
-
-from hub import StepError
-from hub.testing import check_connector
 from hub_plugins.http.auth import HttpAuth
 from hub_plugins.http.connector import Http
 from hub_plugins.http.poll import PollJson
 from hub_plugins.http.request import Request
+from pytest_httpx import HTTPXMock
+
+from hub import StepError
+from hub.testing import check_connector
 
 API = "https://api.example.com"
 

@@ -10,6 +10,9 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 from connhelp import ctx
+from hub_plugins.slack.actions import PostMessage, SendWebhook
+from hub_plugins.slack.api import SlackCredentials
+from hub_plugins.slack.connector import Slack
 from pytest_httpx import HTTPXMock
 from test_engine import finish, start
 
@@ -19,9 +22,6 @@ from hub.context import Hub
 from hub.errors import HubError
 from hub.services import identity
 from hub.testing import check_connector
-from hub_plugins.slack.actions import PostMessage, SendWebhook
-from hub_plugins.slack.api import SlackCredentials
-from hub_plugins.slack.connector import Slack
 
 POST = "https://slack.com/api/chat.postMessage"
 HOOK = "https://hooks.slack.com/services/T000/B000/XXXX"

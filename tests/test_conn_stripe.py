@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from connhelp import ctx
+from hub_plugins.stripe.connector import CreateRefund, FindCustomer, Stripe, StripeCredentials
 from pytest_httpx import HTTPXMock
 from test_engine import finish, start
 
@@ -16,7 +17,6 @@ from hub import StepError
 from hub.context import Hub
 from hub.services import connections, identity
 from hub.testing import check_connector
-from hub_plugins.stripe.connector import CreateRefund, FindCustomer, Stripe, StripeCredentials
 
 API = "https://api.stripe.com/v1"
 AUTH = {"Authorization": "Bearer sk_test_123"}
