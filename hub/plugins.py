@@ -38,6 +38,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub_plugins.slack",
     "hub_plugins.github",
     "hub_plugins.stripe",
+    "hub_plugins.email",
     "hub_plugins.google_sheets",
 )
 
