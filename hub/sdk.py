@@ -144,6 +144,8 @@ class Connector:
     #: Set (with ``Credentials`` subclassing ``OAuth2Credentials``) for OAuth2 connectors.
     oauth2: ClassVar[OAuth2 | None] = None
     triggers: ClassVar[tuple[type[PollTrigger], ...]] = ()
+    #: True when steps may also run without a connection (``ctx.creds`` is then ``None``).
+    connection_optional: ClassVar[bool] = False
 
     async def check(self, creds: Credentials, http: httpx.AsyncClient) -> None:
         """Raise ``InvalidCredentials`` or ``CannotConnect`` when ``creds`` do not work."""

@@ -291,3 +291,25 @@ async def test_allowed_loopback_redirect_and_decoded_limit(sink: str) -> None:
         assert info.value.code == "response_too_large"
         out = await call(http, url=f"{sink}/hop", fail_on_status=False)
         assert out["status"] == 302
+
+
+async def test_step_with_a_stored_connection(hub: Any, owner: Any, httpx_mock: HTTPXMock) -> None:
+    from test_engine import finish, start
+
+    from hub.services import connections
+
+    ws = owner.workspace_id
+    await connections.create_connection(hub, workspace_id=ws, connector="http", name="crm", values={
+        "auth": {"type": "bearer", "token": "crm-token-123"}, "base_url": f"{API}/v1"})
+    httpx_mock.add_response(method="POST", url=f"{API}/v1/tickets",
+                            match_headers={"Authorization": "Bearer crm-token-123"},
+                            match_json={"subject": "hi"}, status_code=201,
+                            json={"id": 5, "echo": "crm-token-123"})
+    run_id = await start(hub, ws, [{"id": "open", "use": "http.request", "connection": "crm",
+                                    "input": {"method": "POST", "url": "tickets",
+                                              "body": {"subject": "{{ trigger.s }}"}}}],
+                         data={"s": "hi"})
+    run = await finish(hub, ws, run_id)
+    assert run["status"] == "succeeded", run
+    assert run["result"]["status"] == 201 and run["result"]["body"]["id"] == 5
+    assert "crm-token-123" not in json.dumps(run)  # an API echoing the token is masked

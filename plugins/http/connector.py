@@ -18,6 +18,7 @@ class Http(Connector):
     Credentials = HttpAuth
     actions = (Request,)
     triggers = (PollJson,)
+    connection_optional = True  # a connection only adds auth
 
     async def check(self, creds: Credentials, http: httpx.AsyncClient) -> None:
         """A client-credentials connection fetches a token; other kinds have nothing to ask."""
