@@ -313,3 +313,29 @@ async def test_step_with_a_stored_connection(hub: Any, owner: Any, httpx_mock: H
     assert run["status"] == "succeeded", run
     assert run["result"]["status"] == 201 and run["result"]["body"]["id"] == 5
     assert "crm-token-123" not in json.dumps(run)  # an API echoing the token is masked
+
+
+def test_readme_connector_examples_are_valid_zaps() -> None:
+    """Every zap in the README's Connectors section validates against the built-ins."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from hub.intake.hooks import check_trigger
+    from hub.plugins import create_plugin_manager
+    from hub.registry import build_registry
+    from hub.settings import Settings
+    from hub.zaps import compile_zap
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Connectors\n", 1)[1].split("\n## ", 1)[0]
+    registry = build_registry(create_plugin_manager(load_entrypoints=False, settings=Settings()))
+    docs = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+    zaps = [d for d in docs if "steps" in d]
+    assert len(zaps) >= 6
+    for doc in zaps:
+        check_trigger(compile_zap(doc, registry).zap, registry)
+    poll = next(d for d in docs if "steps" not in d)
+    check_trigger(compile_zap({"name": "p", **poll, "steps": [
+        {"id": "t", "use": "core.transform", "input": {"x": 1}}]}, registry).zap, registry)
