@@ -252,11 +252,17 @@ def test_poll_json_expression_checked_when_saved() -> None:
 # --- egress on a real loopback server ---------------------------------------------------------
 
 
+SEEN: list[dict[str, str]] = []
+
+
 @pytest.fixture
 async def sink() -> AsyncIterator[str]:
     async def handle(request: web.Request) -> web.Response:
+        SEEN.append({"path": request.path_qs, "key": request.headers.get("X-Key", "")})
         if request.path == "/hop":
             raise web.HTTPFound("/data")
+        if request.path == "/away":  # another origin: the same server by another name
+            raise web.HTTPFound(f"http://localhost:{request.url.port}/data")
         data = gzip.compress(json.dumps({"ok": True, "pad": "x" * 5000}).encode())
         return web.Response(body=data, headers={"Content-Type": "application/json",
                                                 "Content-Encoding": "gzip"})
@@ -291,6 +297,15 @@ async def test_allowed_loopback_redirect_and_decoded_limit(sink: str) -> None:
         assert info.value.code == "response_too_large"
         out = await call(http, url=f"{sink}/hop", fail_on_status=False)
         assert out["status"] == 302
+        SEEN.clear()  # an API key stays with its origin, like Authorization
+        for kind in ({"location": "header"}, {"location": "query"}):
+            creds = auth(type="api_key", name="X-Key", api_key="k-secret-9", **kind)
+            for path in ("hop", "away"):
+                await call(http, creds, url=f"{sink}/{path}", follow_redirects=True)
+        assert [(s["path"], s["key"]) for s in SEEN] == [
+            ("/hop", "k-secret-9"), ("/data", "k-secret-9"), ("/away", "k-secret-9"),
+            ("/data", ""), ("/hop?X-Key=k-secret-9", ""), ("/data", ""),
+            ("/away?X-Key=k-secret-9", ""), ("/data", "")]
 
 
 async def test_step_with_a_stored_connection(hub: Any, owner: Any, httpx_mock: HTTPXMock) -> None:

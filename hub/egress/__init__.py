@@ -179,7 +179,10 @@ def _redirect(request: httpx.Request, response: httpx.Response) -> httpx.Request
         headers.pop(name, None)
     if (url.scheme, url.host, url.port) != (request.url.scheme, request.url.host,
                                             request.url.port):
-        headers.pop("authorization", None)
+        # credentials stay with their origin: Authorization, and the headers a plugin named
+        # in the request's "sensitive_headers" extension (e.g. an API key header)
+        for name in ("authorization", *request.extensions.get("sensitive_headers", ())):
+            headers.pop(name, None)
     stream = request.stream
     if method != request.method:
         stream = None

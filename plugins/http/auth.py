@@ -133,19 +133,34 @@ async def client_token(auth: ClientCredentialsAuth, http: httpx.AsyncClient) -> 
     return token
 
 
-async def sign(auth: Any, http: httpx.AsyncClient, headers: dict[str, str],
-               query: dict[str, Any]) -> httpx.Auth | None:
-    """Add the connection's credentials to ``headers``/``query``; an ``httpx.Auth`` for basic."""
+class KeyAuth(httpx.Auth):
+    """An API key in a header or the query. A redirect to another origin never carries it:
+    the header is named sensitive (the hub's client drops it like ``Authorization``), and the
+    query parameter is not in the next URL."""
+
+    def __init__(self, auth: ApiKeyAuth) -> None:
+        self._auth = auth
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        value = self._auth.prefix + self._auth.api_key.get_secret_value()
+        if self._auth.location == "header":
+            request.headers[self._auth.name] = value
+            request.extensions = {**request.extensions,
+                                  "sensitive_headers": (self._auth.name.lower(),)}
+        else:
+            request.url = request.url.copy_merge_params({self._auth.name: value})
+        yield request
+
+
+async def sign(auth: Any, http: httpx.AsyncClient,
+               headers: dict[str, str]) -> httpx.Auth | None:
+    """Add a bearer token to ``headers``; an ``httpx.Auth`` for the other kinds."""
     if isinstance(auth, BearerAuth):
         headers["Authorization"] = f"Bearer {auth.token.get_secret_value()}"
     elif isinstance(auth, BasicAuth):
         return httpx.BasicAuth(auth.username, auth.password.get_secret_value())
     elif isinstance(auth, ApiKeyAuth):
-        value = auth.prefix + auth.api_key.get_secret_value()
-        if auth.location == "header":
-            headers[auth.name] = value
-        else:
-            query[auth.name] = value
+        return KeyAuth(auth)
     elif isinstance(auth, ClientCredentialsAuth):
         headers["Authorization"] = f"Bearer {await client_token(auth, http)}"
     return None

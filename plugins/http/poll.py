@@ -96,7 +96,7 @@ class PollJson(PollTrigger):
         headers, query = {"Accept": "application/json", **config.headers}, dict(config.query)
         if config.since_param and cursor is not None:
             query[config.since_param] = str(cursor)
-        auth = await sign(creds.auth, http, headers, query) if creds else None
+        auth = await sign(creds.auth, http, headers) if creds else None
         url = target_url(config.url, creds.base_url if creds else None)
         request = http.build_request("GET", url, params=query or None, headers=headers)
         response, content = await fetch(http, request, limit=POLL_RESPONSE_BYTES, auth=auth)

@@ -134,7 +134,7 @@ class Request(Action):
         if payload.idempotency_header:
             headers[payload.idempotency_header] = ctx.idempotency_key
         _default_type(payload, headers)
-        auth = await sign(creds.auth, http, headers, query) if creds else None
+        auth = await sign(creds.auth, http, headers) if creds else None
         try:
             request = http.build_request(payload.method, url, params=query or None,
                                          headers=headers, timeout=payload.timeout,
