@@ -76,8 +76,9 @@ async def test_comment_and_labels(httpx_mock: HTTPXMock, http: httpx.AsyncClient
 
 
 def _limit(reset_in: int) -> dict[str, str]:
+    """Rate-limit headers; the reset time is made absolute when the test runs."""
     return {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0",
-            "x-ratelimit-reset": str(int(time.time()) + reset_in)}
+            "x-ratelimit-reset": f"+{reset_in}"}
 
 
 @pytest.mark.parametrize("status,body,headers,expected", [
@@ -100,6 +101,9 @@ def _limit(reset_in: int) -> dict[str, str]:
 async def test_errors(httpx_mock: HTTPXMock, http: httpx.AsyncClient, status: int,
                       body: dict[str, Any], headers: dict[str, str],
                       expected: tuple[str, bool, str]) -> None:
+    reset = headers.get("x-ratelimit-reset", "")
+    if reset.startswith("+"):
+        headers = headers | {"x-ratelimit-reset": str(int(time.time()) + int(reset[1:]))}
     httpx_mock.add_response(method="POST", url=f"{REPO}/issues", status_code=status, json=body,
                             headers=headers)
     with pytest.raises(StepError) as info:
