@@ -9,6 +9,7 @@ from hub.ai.contract import (
     ModelResult,
     Usage,
 )
+from hub.egress import EgressDenied, resolve_egress
 from hub.errors import (
     BadRequest,
     CannotConnect,
@@ -23,6 +24,7 @@ from hub.errors import (
 )
 from hub.guard import apply_redactions
 from hub.hookspecs import hookimpl
+from hub.providers import provider_error, retry_after
 from hub.sdk import (
     Action,
     Connector,
@@ -54,4 +56,5 @@ __all__ = [
     "StepError", "StepResult",
     "Span", "TriggerKind", "Verdict", "Unauthorized", "__version__", "apply_redactions",
     "hookimpl",
+    "EgressDenied", "provider_error", "resolve_egress", "retry_after",
 ]

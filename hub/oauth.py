@@ -115,7 +115,8 @@ async def start(hub: Hub, *, workspace_id: str, connector: str, name: str, clien
     query = {"response_type": "code", "client_id": client_id, "redirect_uri": uri,
              "state": state, "code_challenge": challenge, "code_challenge_method": "S256"}
     if oauth2.scopes:
-        query["scope"] = " ".join(oauth2.scopes)
+        query["scope"] = oauth2.scope_separator.join(oauth2.scopes)
+    query = {**oauth2.authorize_params, **query}  # the flow's own parameters always win
     sep = "&" if "?" in oauth2.authorize_url else "?"
     return {"authorize_url": f"{oauth2.authorize_url}{sep}{urlencode(query)}",
             "state": state, "expires_at": now + STATE_TTL}
@@ -141,13 +142,21 @@ async def _consume_state(hub: Hub, state: str) -> tuple[str, dict[str, Any]]:
     return row.workspace_id, json.loads(plain)
 
 
-def _token_values(body: Any, now: float) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+def _token_values(cls: type[Connector], body: Any, now: float) -> dict[str, Any]:
+    """The connection values from a token response, read by the connector's
+    ``read_oauth2_token`` (providers answering errors with HTTP 200 report them there)."""
+    try:
+        body = cls.read_oauth2_token(body)
+    except ValueError as exc:
+        raise HubError(f"the provider refused: {exc}", code="oauth_token_failed",
+                       status=502) from None
+    if not isinstance(body.get("access_token"), str):
         raise HubError("the provider's token response has no access_token",
                        code="oauth_token_failed", status=502)
-    values: dict[str, Any] = {"access_token": body["access_token"]}
-    if isinstance(body.get("refresh_token"), str):
-        values["refresh_token"] = body["refresh_token"]
+    fields = set(cls.Credentials.model_fields) - {"client_id", "client_secret", "expires_at"}
+    values: dict[str, Any] = {k: v for k, v in body.items() if k in fields and v is not None}
+    if not isinstance(values.get("refresh_token"), str):
+        values.pop("refresh_token", None)
     expires_in = body.get("expires_in")
     values["expires_at"] = now + float(expires_in) if isinstance(expires_in, int | float) \
         else None
@@ -180,7 +189,7 @@ async def finish(hub: Hub, *, code: str, state: str) -> dict[str, Any]:
         raise HubError(f"the provider refused the authorization code "
                        f"(HTTP {response.status_code})", code="oauth_token_failed", status=502)
     values = {"client_id": st["client_id"], "client_secret": st["client_secret"],
-              **_token_values(_json(response), now)}
+              **_token_values(cls, _json(response), now)}
     found = await _connection_id(hub, workspace_id, st["name"])
     if found is None:
         return await connections.create_connection(
@@ -321,7 +330,12 @@ async def _refresh(hub: Hub, workspace_id: str, name: str, cid: str,
     if response.status_code != 200:
         raise StepError(f"token refresh failed (HTTP {response.status_code})",
                         code="oauth_refresh_failed")
-    values = _token_values(_json(response), now)
+    try:
+        values = _token_values(cls, _json(response), now)
+    except HubError as exc:  # an error reported with HTTP 200: the refresh was refused
+        await connections.mark_needs_reauth(hub, workspace_id=workspace_id, connection_id=cid)
+        raise StepError(f"connection '{name}' could not be refreshed ({exc.message}); "
+                        "authorise it again", code="needs_reauth", retryable=False) from None
     await connections.update_secrets(hub, workspace_id=workspace_id, connection_id=cid,
                                      values=values)
     return values["access_token"]

@@ -33,6 +33,13 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub_plugins.anthropic",
     "hub_plugins.local_model",
     "hub_plugins.ai_steps",
+    "hub_plugins.http",
+    "hub_plugins.feed",
+    "hub_plugins.slack",
+    "hub_plugins.github",
+    "hub_plugins.stripe",
+    "hub_plugins.email",
+    "hub_plugins.google_sheets",
 )
 
 #: Built-ins that cannot be disabled.

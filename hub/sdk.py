@@ -107,7 +107,11 @@ class OAuth2(BaseModel):
 
     authorize_url: str = Field(description="The provider's authorization endpoint.")
     token_url: str = Field(description="The provider's token endpoint (code and refresh).")
-    scopes: tuple[str, ...] = Field((), description="Scopes requested, space-joined.")
+    scopes: tuple[str, ...] = Field((), description="Scopes requested.")
+    scope_separator: str = Field(" ", description="How scopes are joined (Slack: ``,``).")
+    authorize_params: dict[str, str] = Field(
+        default_factory=dict, description="Extra query parameters of the authorize URL, e.g. "
+        "Google's ``access_type=offline`` and ``prompt=consent`` for a refresh token.")
 
 
 class OAuth2Credentials(Credentials):
@@ -140,9 +144,29 @@ class Connector:
     #: Set (with ``Credentials`` subclassing ``OAuth2Credentials``) for OAuth2 connectors.
     oauth2: ClassVar[OAuth2 | None] = None
     triggers: ClassVar[tuple[type[PollTrigger], ...]] = ()
+    #: True when steps may also run without a connection (``ctx.creds`` is then ``None``).
+    connection_optional: ClassVar[bool] = False
 
     async def check(self, creds: Credentials, http: httpx.AsyncClient) -> None:
         """Raise ``InvalidCredentials`` or ``CannotConnect`` when ``creds`` do not work."""
+
+    @classmethod
+    def read_oauth2_token(cls, body: Any) -> dict[str, Any]:
+        """The values to store from the provider's token response (code exchange or refresh).
+
+        Return ``access_token`` and optionally ``refresh_token``, ``expires_in`` (seconds) and
+        other fields of the connector's ``Credentials`` (unknown names are dropped). Raise
+        ``ValueError`` with the provider's error text when the body reports an error, as
+        some providers do with HTTP 200 (Slack's ``{"ok": false, "error": ...}``, GitHub's
+        ``{"error": ..., "error_description": ...}``). The default reads the standard fields.
+        """
+        if not isinstance(body, dict):
+            raise ValueError("the token response is not a JSON object")
+        if not isinstance(body.get("access_token"), str):
+            error = body.get("error_description") or body.get("error")
+            raise ValueError(str(error)[:200] if error else "the token response has no "
+                             "access_token")
+        return {k: body[k] for k in ("access_token", "refresh_token", "expires_in") if k in body}
 
 
 class TriggerKind:

@@ -110,6 +110,20 @@ def _check_action(action: Any, connector: str) -> list[str]:
     return problems
 
 
+def _check_trigger(trigger: Any, connector: str) -> list[str]:
+    if not (isinstance(trigger, type) and issubclass(trigger, sdk.PollTrigger)):
+        return [f"{connector}: {trigger!r} is not a PollTrigger subclass"]
+    what = f"{connector}.{getattr(trigger, 'key', trigger.__name__)}"
+    problems = _check_identity(trigger, what) + _check_model(trigger.Config, f"{what}.Config")
+    if isinstance(trigger.Config, type) and issubclass(trigger.Config, BaseModel):
+        problems += _check_fields(trigger.Config, f"{what}.Config")
+    if not (isinstance(trigger.dedupe_key, str) and trigger.dedupe_key):
+        problems.append(f"{what}: 'dedupe_key' must name an item field")
+    if trigger.poll is sdk.PollTrigger.poll or not inspect.iscoroutinefunction(trigger.poll):
+        problems.append(f"{what}: 'poll' must be an async method")
+    return problems
+
+
 def _check_credentials(creds: Any, what: str) -> list[str]:
     if not (isinstance(creds, type) and issubclass(creds, sdk.Credentials)):
         return [f"{what}: must subclass hub.Credentials"]
@@ -123,19 +137,22 @@ def check_connector(connector_cls: type[sdk.Connector]) -> None:
     """Run the connector contract suite; raise ``AssertionError`` listing every problem.
 
     Checks ``key``/``title``; ``Credentials`` subclasses ``hub.Credentials``, keeps
-    ``extra="forbid"`` and renders to JSON Schema; every action's ``Input``/``Output``
-    render; every ``Credentials``/``Input`` field has a title or description; fields named
-    like a secret are ``SecretStr``; ``run`` and ``check`` are async.
+    ``extra="forbid"`` and renders to JSON Schema; it declares actions or poll triggers;
+    every action's ``Input``/``Output`` and poll trigger's ``Config`` render; every
+    ``Credentials``/``Input``/``Config`` field has a title or description; fields named
+    like a secret are ``SecretStr``; ``run``, ``poll`` and ``check`` are async.
     """
     if not (isinstance(connector_cls, type) and issubclass(connector_cls, sdk.Connector)):
         raise AssertionError(f"{connector_cls!r} is not a hub.Connector subclass")
     what = getattr(connector_cls, "key", connector_cls.__name__)
     problems = _check_identity(connector_cls, what)
     problems += _check_credentials(connector_cls.Credentials, f"{what}.Credentials")
-    if not connector_cls.actions:
+    if not connector_cls.actions and not connector_cls.triggers:
         problems.append(f"{what}: declares no actions")
     for action in connector_cls.actions:
         problems += _check_action(action, what)
+    for trigger in connector_cls.triggers:
+        problems += _check_trigger(trigger, what)
     if not inspect.iscoroutinefunction(connector_cls.check):
         problems.append(f"{what}: 'check' must be an async method")
     keys = [getattr(a, "key", None) for a in connector_cls.actions]

@@ -45,7 +45,7 @@ class NewItems(PollTrigger):
 
 
 class Feed(Connector):
-    key = "feed"
+    key = "testfeed"
     title = "Feed"
     triggers = (NewItems,)
 
@@ -95,7 +95,7 @@ async def feed() -> AsyncIterator[tuple[Server, str]]:
 async def hub(settings: Settings) -> AsyncIterator[Hub]:
     settings = settings.model_copy(update={"egress_allow": "127.0.0.1/32"})
     pm = create_plugin_manager(load_entrypoints=False, settings=settings)
-    pm.register(FeedPlugin(), name="feed")
+    pm.register(FeedPlugin(), name="testfeed")
     h = await Hub.open(settings, pm=pm)
     try:
         yield h
@@ -105,7 +105,7 @@ async def hub(settings: Settings) -> AsyncIterator[Hub]:
 
 def poll_zap(url: str, **extra: Any) -> dict[str, Any]:
     return {"name": "poller", "trigger": {"kind": "poll", "config": {
-        "source": "feed.new_items", "interval": 1, "config": {"base_url": url}, **extra}},
+        "source": "testfeed.new_items", "interval": 1, "config": {"base_url": url}, **extra}},
         "steps": [{"id": "t", "use": "core.transform", "input": {"id": "{{ trigger.id }}"}}]}
 
 
@@ -176,11 +176,11 @@ async def test_scheduler_polls_on_its_interval(hub: Hub, owner: identity.Princip
 
 async def test_unknown_poll_source_is_refused(hub: Hub, owner: identity.Principal) -> None:
     doc = poll_zap("http://x")
-    doc["trigger"]["config"]["source"] = "feed.nope"
+    doc["trigger"]["config"]["source"] = "testfeed.nope"
     with pytest.raises(ZapInvalid) as err:
         await zaps_svc.create_zap(hub, workspace_id=owner.workspace_id, document=doc)
     assert err.value.errors[0]["path"] == "trigger.config.source"
-    doc["trigger"]["config"].update(source="feed.new_items", config={"base": 1})
+    doc["trigger"]["config"].update(source="testfeed.new_items", config={"base": 1})
     with pytest.raises(ZapInvalid) as err:
         await zaps_svc.create_zap(hub, workspace_id=owner.workspace_id, document=doc)
     assert err.value.errors[0]["path"].startswith("trigger.config.config")

@@ -122,8 +122,19 @@ class EgressPolicy:
             return addresses
         ok = [a for a in addresses if self.address_allowed(_parse_ip(a))]
         if not ok:
-            raise EgressDenied(f"outbound call to {host} refused: internal address")
+            raise EgressDenied(f"outbound call to {host} refused: internal address "
+                               f"({allow_hint(host, addresses)})")
         return ok
+
+
+def allow_hint(host: str, addresses: Iterable[str]) -> str:
+    """How an operator opens ``host`` (e.g. a service on their own network)."""
+    if literal_ip(host) is None:
+        what = host.lower().rstrip(".")
+    else:
+        ip = _parse_ip(next(iter(addresses), host.strip("[]")))
+        what = f"{ip}/{ip.max_prefixlen}"
+    return f"an operator can allow it with HUB_EGRESS_ALLOW={what}"
 
 
 def _parse_ip(text: str) -> IP:
@@ -168,7 +179,10 @@ def _redirect(request: httpx.Request, response: httpx.Response) -> httpx.Request
         headers.pop(name, None)
     if (url.scheme, url.host, url.port) != (request.url.scheme, request.url.host,
                                             request.url.port):
-        headers.pop("authorization", None)
+        # credentials stay with their origin: Authorization, and the headers a plugin named
+        # in the request's "sensitive_headers" extension (e.g. an API key header)
+        for name in ("authorization", *request.extensions.get("sensitive_headers", ())):
+            headers.pop(name, None)
     stream = request.stream
     if method != request.method:
         stream = None
@@ -183,10 +197,12 @@ class EgressClient(httpx.AsyncClient):
     """``httpx.AsyncClient`` that checks every hop; ``for_hosts`` gives a restricted view."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport, *, hosts: tuple[str, ...] = (),
-                 timeout: float = 30.0, owns_transport: bool = True) -> None:
+                 timeout: float = 30.0, owns_transport: bool = True,
+                 policy: EgressPolicy | None = None) -> None:
         super().__init__(transport=transport, timeout=timeout, follow_redirects=False,
                          max_redirects=MAX_REDIRECTS, trust_env=False, cookies=_no_cookies())
         self.hosts = tuple(h.lower() for h in hosts)
+        self.policy = policy or EgressPolicy()
         self._owns_transport = owns_transport
         self._shared = transport
         self._views: dict[tuple[str, ...], EgressClient] = {}
@@ -200,7 +216,7 @@ class EgressClient(httpx.AsyncClient):
         if view is None:
             view = self._views[key] = EgressClient(
                 self._shared, hosts=key, timeout=self.timeout.read or 30.0,
-                owns_transport=False)
+                owns_transport=False, policy=self.policy)
         return view
 
     def _check_host(self, url: httpx.URL) -> None:
@@ -248,7 +264,23 @@ def create_client(policy: EgressPolicy, *, backend: Backend = "aiohttp",
 
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
     transport = egress_transport.build(policy, backend=backend, limits=limits)
-    return EgressClient(transport, timeout=timeout)
+    return EgressClient(transport, timeout=timeout, policy=policy)
+
+
+async def resolve_egress(http: httpx.AsyncClient | None, host: str, port: int) -> list[str]:
+    """The addresses of ``host`` a plugin may open a socket to, for protocols that do not go
+    through ``ctx.http`` (SMTP ...): the same policy as the HTTP client (``HUB_EGRESS_ALLOW``
+    and the connector's ``hosts``). Connect to one of them, never to ``host`` again.
+
+    Raises ``EgressDenied`` (``egress_denied``, with the ``HUB_EGRESS_ALLOW`` hint for an
+    internal address) or ``httpcore.ConnectError`` when the name does not resolve.
+    """
+    policy, hosts = EgressPolicy(), ()
+    if isinstance(http, EgressClient):  # any other client: the strict default policy
+        policy, hosts = http.policy, http.hosts
+    if hosts and not host_matches(host, hosts):
+        raise EgressDenied(f"outbound call to {host} refused: not among the connector's hosts")
+    return await resolve(host, port, policy)
 
 
 def client_from_settings(settings: Any) -> EgressClient:

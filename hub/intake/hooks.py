@@ -30,7 +30,7 @@ def new_hook_id() -> str:
 
 def _webhook_errors(config: dict[str, Any], registry: Registry) -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
-    key = config.get("signature")
+    key = config.get("signature") or config.get("app")  # an app shorthand names its scheme
     if key is not None:
         scheme = registry.signature_schemes.get(key)
         if scheme is None:

@@ -295,6 +295,10 @@ class Intake:
         if isinstance(data, dict) and data.get("type") == "url_verification" \
                 and isinstance(data.get("challenge"), str):
             return Answer(200, {"challenge": data["challenge"]}, {}, "challenge")
+        handshake = getattr(hook.config, "handshake", None)  # an app shorthand's (e.g. ping)
+        reply = handshake(headers, data) if handshake is not None else None
+        if reply is not None:
+            return Answer(200, reply, {}, "handshake")
         shown = {k: v for k, v in headers.items() if k not in hook.hidden}
         trigger: dict[str, Any] = {"method": method, "headers": shown, "query": query,
                                    "body": data}

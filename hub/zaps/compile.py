@@ -117,7 +117,7 @@ class _Checker:
                        f"'{connector_key}': {known})")
             return None
         needs = connector.Credentials is not sdk.NoCredentials
-        if needs and not step.connection:
+        if needs and not step.connection and not connector.connection_optional:
             self.error(f"{path}.connection", f"connector '{connector_key}' needs a connection")
         elif step.connection and not needs:
             self.error(f"{path}.connection", f"connector '{connector_key}' takes no connection")

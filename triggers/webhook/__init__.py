@@ -7,7 +7,7 @@ import base64
 import hmac
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from hub import Action, Connector, Credentials, StepContext, TriggerKind, hookimpl
 
@@ -17,6 +17,10 @@ Method = Literal["POST", "PUT", "PATCH", "DELETE", "GET"]
 class WebhookConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    app: Literal["github", "slack", "stripe"] | None = Field(
+        None, title="App", description="Shorthand for the app's webhooks: its signature scheme "
+        "and dedupe key; GitHub `ping` and Slack `url_verification` are answered without a "
+        "run.")
     methods: list[Method] = Field(["POST"], min_length=1, title="Methods",
                                   description="HTTP methods that start a run.")
     signature: str | None = Field(None, max_length=64, title="Signature scheme",
@@ -39,6 +43,26 @@ class WebhookConfig(BaseModel):
     challenge: bool = Field(False, title="Echo GET challenges",
                             description="Answer `GET ?hub.challenge=X` with X (no run).")
     challenge_param: str = Field("hub.challenge", max_length=100, title="Challenge parameter")
+
+
+    @model_validator(mode="after")
+    def _app(self) -> WebhookConfig:
+        if self.app is not None:
+            if self.signature not in (None, self.app):
+                raise ValueError(f"app '{self.app}' verifies with the '{self.app}' signature "
+                                 "scheme; leave `signature` out")
+            self.signature = self.app
+        return self
+
+    def handshake(self, headers: dict[str, str], body: Any) -> dict[str, Any] | None:
+        """The answer to an app's handshake delivery (no run is started), else ``None``.
+
+        Called after the signature check. GitHub sends ``ping`` when a webhook is created.
+        """
+        if self.app == "github" and headers.get("x-github-event") == "ping":
+            hook_id = body.get("hook_id") if isinstance(body, dict) else None
+            return {"ok": True, "event": "ping", "hook_id": hook_id}
+        return None
 
 
 class Webhook(TriggerKind):
