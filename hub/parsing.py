@@ -27,8 +27,8 @@ MAX_DEPTH = 64
 #: microseconds in Python, so this bounds the time a document can take to load.
 MAX_YAML_NODES = 50_000
 
-#: every byte but quotes and brackets, deleted before counting
-_NOISE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+#: every byte but quotes, brackets and the capitals that start NaN and Infinity
+_NOISE = bytes(sorted(set(range(256)) - set(b'"[]{}NI')))
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
@@ -38,28 +38,56 @@ def too_deep(depth: int, what: str) -> BadRequest:
     return BadRequest(f"{what} is nested deeper than {depth} levels", code="too_deep")
 
 
-def json_depth_exceeds(raw: bytes | str, max_depth: int) -> bool:
-    """Whether brackets outside strings nest deeper than ``max_depth`` (no parsing)."""
-    if isinstance(raw, str):
-        data = raw.encode("utf-8", "surrogatepass")
-    else:
-        data = raw if isinstance(raw, bytes) else bytes(raw)
-    if data.count(b"[") + data.count(b"{") <= max_depth:
-        return False
+def _bytes(raw: bytes | bytearray | str) -> bytes | bytearray:
+    return raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+
+
+def _outside_strings(data: bytes | bytearray) -> bytes:
+    """Brackets, ``N`` and ``I`` that are not inside a JSON string, in order (linear, in C)."""
     if b"\\" in data:  # escapes, left to right as a JSON string reads them: \\ then \"
         data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    # only quotes and brackets remain; the even pieces between quotes are outside strings
-    brackets = b"".join(data.translate(None, _NOISE).split(b'"')[::2])
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > max_depth
+    # only quotes and kept bytes remain; the even pieces between quotes are outside strings
+    return b"".join(data.translate(None, _NOISE).split(b'"')[::2])
+
+
+def _depth(outside: bytes) -> int:
+    return max(accumulate(map(_STEP.__getitem__, outside)), default=0)
+
+
+def json_depth_exceeds(raw: bytes | bytearray | str, max_depth: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``max_depth`` (no parsing)."""
+    data = _bytes(raw)
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return False
+    return _depth(_outside_strings(data)) > max_depth
+
+
+def json_problem(raw: bytes | bytearray | str, max_depth: int,
+                 what: str = "the request body") -> BadRequest | None:
+    """What a JSON text's own parser would accept but the hub must not, without parsing it:
+    nesting deeper than ``max_depth`` (``too_deep``), ``NaN`` or ``Infinity``."""
+    data = _bytes(raw)
+    deep = data.count(b"[") + data.count(b"{") > max_depth
+    if not deep and b"N" not in data and b"I" not in data:
+        return None
+    outside = _outside_strings(data)
+    if deep and _depth(outside) > max_depth:
+        return too_deep(max_depth, what)
+    if b"N" in outside or b"I" in outside:
+        return BadRequest(f"{what} holds NaN or Infinity, which JSON does not allow",
+                          code="malformed_json")
+    return None
 
 
 def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def loads_json(raw: bytes | str, *, max_depth: int = MAX_DEPTH, what: str = "the body",
-               code: str = "malformed_json") -> Any:
-    """Parse JSON; ``too_deep`` past ``max_depth``, ``code`` (400) when it is not JSON."""
+def loads_json(raw: bytes | bytearray | str, *, max_depth: int = MAX_DEPTH,
+               what: str = "the body", code: str = "malformed_json",
+               problem: str = "is not valid JSON") -> Any:
+    """Parse JSON; ``too_deep`` past ``max_depth``, ``code`` (400) when it is not JSON (the
+    message reads ``{what} {problem}: {detail}``)."""
     if json_depth_exceeds(raw, max_depth):
         raise too_deep(max_depth, what)
     try:
@@ -67,7 +95,7 @@ def loads_json(raw: bytes | str, *, max_depth: int = MAX_DEPTH, what: str = "the
     except RecursionError:
         raise too_deep(max_depth, what) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"{what} does not parse: {exc}", code=code) from None
+        raise BadRequest(f"{what} {problem}: {exc}", code=code) from None
 
 
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is built in

@@ -18,6 +18,10 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 
 
 async def current_principal(request: Request, hub: HubDep) -> Principal:
+    """The caller; ``hub.web.apiguard`` has already authenticated every ``/api/v1`` request."""
+    found = getattr(request.state, "principal", None)
+    if isinstance(found, Principal):
+        return found
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return await authenticate(hub, token.strip() if scheme.lower() == "bearer" else None)

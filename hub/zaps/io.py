@@ -22,7 +22,7 @@ def _malformed(message: str) -> BadRequest:
 def _load(text: str, fmt: Format | None, max_depth: int) -> Any:
     if fmt == "json" or (fmt is None and text.lstrip().startswith("{")):
         return loads_json(text, max_depth=max_depth, what="zap file",
-                          code="malformed_document")
+                          code="malformed_document", problem="does not parse")
     return loads_yaml(text, max_depth=max_depth, what="zap file", code="malformed_document")
 
 
