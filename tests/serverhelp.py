@@ -9,12 +9,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from apiclient import Api
+
+from hub.settings import Settings
+from hub.web.app import create_app
 
 
 @dataclass
@@ -63,7 +67,7 @@ def hub_server(data_dir: Path, **settings: str) -> Iterator[Server]:
     log = data_dir.parent / f"{data_dir.name}.log"
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, cwd=data_dir.parent)
         try:
             token = _wait_for(r"(zh_[A-Za-z0-9_-]{20,})", log, proc)
             _wait_for("Uvicorn running", log, proc)
@@ -88,3 +92,14 @@ def read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
     except (TimeoutError, ConnectionResetError):
         pass
     return data, time.monotonic() - started
+
+
+@asynccontextmanager
+async def running_api(settings: Settings) -> AsyncIterator[Api]:
+    """The real app with its lifespan, over ASGI, and the owner's setup token."""
+    tokens: list[str] = []
+    app = create_app(settings, on_setup_token=lambda tok, _s: tokens.append(tok))
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), \
+            httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        yield Api(app, client, tokens[0])

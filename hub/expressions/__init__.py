@@ -126,13 +126,14 @@ def _whole(text: str) -> str | None:
 def _split(text: str) -> list[Any]:
     """Literal text and compiled expressions, in one linear scan (no backtracking regex)."""
     parts: list[Any] = []
-    pos = 0
+    pos = count = 0
     while (start := text.find("{{", pos)) >= 0:
         end = text.find("}}", start + 2)
         literal = text[pos:start]
         if end < 0 or "}}" in literal or "{{" in text[start + 2:end]:
             raise ExpressionError(_UNBALANCED)
-        if len(parts) >= 2 * limits.MAX_TEMPLATE_EXPRESSIONS:
+        count += 1
+        if count > limits.MAX_TEMPLATE_EXPRESSIONS:
             raise ExpressionLimit(f"a template holds more than "
                                   f"{limits.MAX_TEMPLATE_EXPRESSIONS} expressions")
         if literal:

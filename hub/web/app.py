@@ -22,6 +22,7 @@ from hub.services.identity import bootstrap
 from hub.settings import Settings
 from hub.web import problems
 from hub.web.apiguard import ApiGuard
+from hub.web.openapi import add_problems
 from hub.web.routers import ai, connections, hooks, identity, oauth, ops, runs, zaps
 from hub.zaps import Zap
 
@@ -84,5 +85,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(zap.pop("$defs", {}))
         components["Zap"] = zap
+        add_problems(schema, app.routes)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -37,6 +37,7 @@ def role(required: str):  # type: ignore[no-untyped-def]
         principal.require(required)
         return principal
 
+    check.hub_role = required  # type: ignore[attr-defined] - read by hub.web.openapi
     return Depends(check)
 
 
