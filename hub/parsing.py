@@ -14,6 +14,7 @@ CLI input) goes through these two functions:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
@@ -32,6 +33,7 @@ _NOISE = bytes(sorted(set(range(256)) - set(b'"[]{}NI')))
 _STEP = [0] * 256
 _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
+_SLICE = 65_536
 
 
 def too_deep(depth: int, what: str) -> BadRequest:
@@ -42,16 +44,29 @@ def _bytes(raw: bytes | bytearray | str) -> bytes | bytearray:
     return raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
 
 
-def _outside_strings(data: bytes | bytearray) -> bytes:
-    """Brackets, ``N`` and ``I`` that are not inside a JSON string, in order (linear, in C)."""
+def _outside_strings(data: bytes | bytearray) -> Iterator[bytes]:
+    """Brackets, ``N`` and ``I`` that are not inside a JSON string, in order, a piece at a
+    time: linear, in C, and never more than a small slice of the body in extra memory."""
     if b"\\" in data:  # escapes, left to right as a JSON string reads them: \\ then \"
         data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    # only quotes and kept bytes remain; the even pieces between quotes are outside strings
-    return b"".join(data.translate(None, _NOISE).split(b'"')[::2])
+    kept = data.translate(None, _NOISE)  # only quotes, brackets, N and I remain
+    inside = False
+    for start in range(0, len(kept), _SLICE):
+        parts = kept[start:start + _SLICE].split(b'"')
+        yield b"".join(parts[1 if inside else 0::2])  # the pieces between quotes outside
+        inside ^= (len(parts) - 1) % 2 == 1
 
 
-def _depth(outside: bytes) -> int:
-    return max(accumulate(map(_STEP.__getitem__, outside)), default=0)
+def _depth(data: bytes | bytearray) -> tuple[int, bool]:
+    """The deepest nesting outside strings, and whether ``NaN``/``Infinity`` appear there."""
+    deepest = depth = 0
+    constants = False
+    for piece in _outside_strings(data):
+        if piece:
+            levels = list(accumulate(map(_STEP.__getitem__, piece), initial=depth))
+            deepest, depth = max(deepest, max(levels)), levels[-1]
+            constants = constants or b"N" in piece or b"I" in piece
+    return deepest, constants
 
 
 def json_depth_exceeds(raw: bytes | bytearray | str, max_depth: int) -> bool:
@@ -59,7 +74,7 @@ def json_depth_exceeds(raw: bytes | bytearray | str, max_depth: int) -> bool:
     data = _bytes(raw)
     if data.count(b"[") + data.count(b"{") <= max_depth:
         return False
-    return _depth(_outside_strings(data)) > max_depth
+    return _depth(data)[0] > max_depth
 
 
 def json_problem(raw: bytes | bytearray | str, max_depth: int,
@@ -70,10 +85,10 @@ def json_problem(raw: bytes | bytearray | str, max_depth: int,
     deep = data.count(b"[") + data.count(b"{") > max_depth
     if not deep and b"N" not in data and b"I" not in data:
         return None
-    outside = _outside_strings(data)
-    if deep and _depth(outside) > max_depth:
+    depth, constants = _depth(data)
+    if depth > max_depth:
         return too_deep(max_depth, what)
-    if b"N" in outside or b"I" in outside:
+    if constants:
         return BadRequest(f"{what} holds NaN or Infinity, which JSON does not allow",
                           code="malformed_json")
     return None
