@@ -9,7 +9,7 @@ from typing import Any
 from jmespath import exceptions as jexc
 from jmespath.functions import Functions, signature
 from jmespath.parser import ParsedResult
-from jmespath.visitor import Options, TreeInterpreter, _is_comparable
+from jmespath.visitor import Options, TreeInterpreter
 
 from hub.expressions.budget import Budget
 from hub.expressions.limits import ExpressionError
@@ -18,6 +18,12 @@ from hub.expressions.limits import ExpressionError
 _COSTLY = frozenset({"to_string", "join", "sort", "sort_by", "reverse", "merge", "contains",
                      "max", "min", "sum", "avg"})
 _EQUALITY = ("eq", "ne")
+
+
+def _orderable(value: Any) -> bool:
+    """Numbers (not booleans) and strings, as jmespath's own ordering comparisons allow."""
+    return isinstance(value, str) or (isinstance(value, int | float)
+                                      and not isinstance(value, bool))
 
 
 class _Functions(Functions):
@@ -87,7 +93,7 @@ class Interpreter(TreeInterpreter):
                 if isinstance(side, list | dict):
                     self.budget.costly(side, "a comparison")
             return self.COMPARATOR_FUNC[op](left, right)
-        if not (_is_comparable(left) and _is_comparable(right)):
+        if not (_orderable(left) and _orderable(right)):
             return None
         return self.COMPARATOR_FUNC[op](left, right)
 
