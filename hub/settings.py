@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
     run_scheduler: bool = Field(True, description="`hub serve` fires schedules and polls.")
     hook_max_body: int = Field(1_048_576, ge=1, description="Largest webhook body (bytes).")
+    hook_max_body_limit: int = Field(
+        16_777_216, ge=1, description="Most a zap may raise its own webhook body limit to.")
+    api_max_body: int = Field(1_048_576, ge=1024, description="Largest /api/v1 request body.")
+    max_json_depth: int = Field(64, ge=2, le=200, description="Deepest nesting accepted in a "
+                                "JSON or YAML document from outside (bodies, zaps, input).")
+    header_timeout: float = Field(10.0, gt=0, le=3600, description="Seconds a client has to "
+                                  "send a request's headers.")
+    body_timeout: float = Field(30.0, gt=0, le=3600, description="Seconds a client may pause "
+                                "while sending a request body.")
     hook_cache_ttl: float = Field(5.0, ge=0, description="Seconds a cached hook stays valid.")
     trigger_refresh: float = Field(10.0, gt=0, description="Seconds between schedule reloads.")
     egress_allow: str | None = Field(
@@ -50,6 +59,10 @@ class Settings(BaseSettings):
     @property
     def disabled_plugin_names(self) -> tuple[str, ...]:
         return _csv(self.disabled_plugins)
+
+    def hook_body_limit(self, requested: int | None) -> int:
+        """A hook's body limit: the zap's own or the default, never above the operator's cap."""
+        return min(requested or self.hook_max_body, self.hook_max_body_limit)
 
     @property
     def resolved_database_url(self) -> str:

@@ -259,7 +259,7 @@ def test_variadic_function_accepts_many_arguments() -> None:
 
 
 def test_deep_nesting_is_an_expression_error() -> None:
-    deep = "[" * 2000 + "a" + "]" * 2000
+    deep = "[" * 1500 + "a" + "]" * 1500
     with pytest.raises(ExpressionError, match="nested too deeply"):
         compile_template("{{ " + deep + " }}")
 

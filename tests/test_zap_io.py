@@ -98,7 +98,7 @@ def test_non_mapping_json() -> None:
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ("name: [unclosed\n", "line 2"),
-    ("a: b: c\n", "mapping values are not allowed here (line 1, column 5)"),
+    ("a: b: c\n", "mapping values are not allowed in this context (line 1, column 5)"),
     ("name: x\n  bad indent: y\n", "line 2"),
     ("key: 'unterminated\n", "zap file does not parse"),
     ("\tname: x\n", "zap file does not parse"),
@@ -144,9 +144,17 @@ def test_values_json_cannot_hold_are_refused(text: str) -> None:
     assert malformed(text).startswith("zap file holds a value JSON cannot represent")
 
 
-def test_yaml_anchors_and_aliases_resolve() -> None:
-    text = "base: &b {kind: manual}\ntrigger: *b\n"
-    assert parse_document(text) == {"base": {"kind": "manual"}, "trigger": {"kind": "manual"}}
+@pytest.mark.parametrize("text", [
+    "base: &b {kind: manual}\ntrigger: *b\n",
+    "name: &n greet\n",  # an anchor alone is refused too: it only exists to be aliased
+    "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n",
+    "base: &b {kind: manual}\ntrigger:\n  <<: *b\n",
+])
+def test_yaml_anchors_and_aliases_are_refused(text: str) -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_document(text)
+    assert info.value.code == "yaml_alias_refused" and info.value.status == 400
+    assert "line 1" in info.value.message
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])

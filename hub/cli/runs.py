@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from hub.cli.common import WorkspaceOpt, fail, print_json, run_with_hub, workspace_id
 from hub.context import Hub
 from hub.engine.worker import Worker
+from hub.errors import HubError
+from hub.parsing import loads_json
 from hub.services import runs as service
 from hub.services import zaps as zap_service
+from hub.settings import Settings
 
 app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
 
@@ -24,9 +25,9 @@ def run_command(
 ) -> None:
     """Start a run of ZAP with a JSON input, execute it here, and print its result."""
     try:
-        data = json.loads(input)
-    except ValueError as exc:
-        raise fail(f"--input is not valid JSON: {exc}") from None
+        data = loads_json(input, max_depth=Settings().max_json_depth, what="--input")
+    except HubError as exc:
+        raise fail(f"[{exc.code}] {exc.message}") from None
 
     async def go(hub: Hub) -> dict:
         ws = await workspace_id(hub, workspace)

@@ -19,6 +19,7 @@ def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST).")
     import uvicorn
 
     from hub.web.app import create_app
+    from hub.web.protocol import http_protocol
 
     overrides: dict[str, object] = {"run_worker": worker}
     if host:
@@ -29,7 +30,8 @@ def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST).")
     setup_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                access_log=False, lifespan="on")
+                access_log=False, lifespan="on",
+                http=http_protocol(settings.header_timeout) or "auto")
 
 
 def worker() -> None:

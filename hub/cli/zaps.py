@@ -11,29 +11,34 @@ import typer
 from hub.cli.common import WorkspaceOpt, fail, print_json, run_with_hub, workspace_id
 from hub.context import Hub
 from hub.services import zaps as service
+from hub.settings import Settings
 from hub.zaps import Zap, parse_document
 
 app = typer.Typer(help="Create, version and export zaps.", no_args_is_help=True)
 
 
-def _read(file: str) -> bytes:
+def _read(file: str, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes: enough for ``parse_document`` to refuse a larger file."""
     if file == "-":
-        return sys.stdin.buffer.read()
+        return sys.stdin.buffer.read(limit + 1)
     path = Path(file)
     if not path.is_file():
         raise fail(f"no such file: {file}")
-    return path.read_bytes()
+    with path.open("rb") as fh:
+        return fh.read(limit + 1)
 
 
 @app.command("import")
 def import_(file: str = typer.Argument(..., help="A YAML or JSON zap file, or - for stdin."),
             workspace: str | None = WorkspaceOpt) -> None:
     """Create a zap from FILE, or save a new version of the zap with the same name."""
-    raw = _read(file)
+    settings = Settings()
+    raw = _read(file, settings.api_max_body)
     fmt = "json" if file.endswith(".json") else None
 
     async def go(hub: Hub) -> None:
-        doc = parse_document(raw, fmt)  # type: ignore[arg-type]
+        doc = parse_document(raw, fmt, max_bytes=settings.api_max_body,  # type: ignore[arg-type]
+                             max_depth=settings.max_json_depth)
         ws = await workspace_id(hub, workspace)
         zap, created = await service.import_zap(hub, workspace_id=ws, document=doc)
         verb = "created" if created else "updated"

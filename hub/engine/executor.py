@@ -103,7 +103,7 @@ class RunExecution:
             try:
                 go = evaluate_condition(cs.when, self.ctx)
             except ExpressionError as exc:
-                att = Attempt(error={"code": "expression_error", "message": str(exc)},
+                att = Attempt(error={"code": exc.code, "message": str(exc)},
                               started=started)
                 return await self._fail(index, cs, att)
             if not go:
@@ -153,7 +153,7 @@ class RunExecution:
         try:
             result = self.last_output if self.cz.output is None else self.cz.output.render(self.ctx)
         except ExpressionError as exc:
-            error = {"code": "expression_error", "message": f"output: {exc}"}
+            error = {"code": exc.code, "message": f"output: {exc}"}
             return await self._finish("failed", None, error=error, steps=steps)
         return await self._finish("succeeded", result, steps=steps)
 

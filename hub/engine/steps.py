@@ -74,7 +74,7 @@ async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
     try:
         att.input = cs.input.render(ctx)
     except ExpressionError as exc:
-        att.error = _error("expression_error", str(exc))
+        att.error = _error(exc.code, str(exc))
         return att
     try:
         payload = cs.action.Input.model_validate(att.input)

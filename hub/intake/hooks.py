@@ -11,12 +11,11 @@ import secrets
 import time
 from typing import Any
 
-import jmespath
 import sqlalchemy as sa
-from jmespath.exceptions import JMESPathError
 from pydantic import ValidationError
 
 from hub.errors import ZapInvalid
+from hub.expressions import ExpressionError, compile_expression
 from hub.intake.tables import trigger_state, webhook_hooks
 from hub.registry import Registry
 from hub.zaps import Zap
@@ -28,7 +27,8 @@ def new_hook_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _webhook_errors(config: dict[str, Any], registry: Registry) -> list[dict[str, str]]:
+def _webhook_errors(config: dict[str, Any], registry: Registry,
+                    max_body: int | None) -> list[dict[str, str]]:
     errors: list[dict[str, str]] = []
     key = config.get("signature") or config.get("app")  # an app shorthand names its scheme
     if key is not None:
@@ -46,9 +46,14 @@ def _webhook_errors(config: dict[str, Any], registry: Registry) -> list[dict[str
                            "message": "a signature scheme needs a webhook_secret connection"})
     if config.get("dedupe"):
         try:
-            jmespath.compile(config["dedupe"])
-        except JMESPathError as exc:
-            errors.append({"path": "trigger.config.dedupe", "message": f"bad JMESPath: {exc}"})
+            compile_expression(config["dedupe"])
+        except ExpressionError as exc:
+            errors.append({"path": "trigger.config.dedupe", "message": str(exc)})
+    asked = config.get("max_body_bytes")
+    if max_body is not None and isinstance(asked, int) and asked > max_body:
+        errors.append({"path": "trigger.config.max_body_bytes",
+                       "message": f"{asked:,} bytes is more than this hub allows for a webhook "
+                       f"body ({max_body:,}, HUB_HOOK_MAX_BODY_LIMIT)"})
     return errors
 
 
@@ -66,11 +71,12 @@ def _poll_errors(config: dict[str, Any], registry: Registry) -> list[dict[str, s
     return []
 
 
-def check_trigger(zap: Zap, registry: Registry) -> None:
-    """Raise ``ZapInvalid`` when the trigger names things the registry does not have."""
+def check_trigger(zap: Zap, registry: Registry, *, max_body: int | None = None) -> None:
+    """Raise ``ZapInvalid`` when the trigger names things the registry does not have, or asks
+    for a webhook body limit above ``max_body`` (the operator's ``HUB_HOOK_MAX_BODY_LIMIT``)."""
     errors: list[dict[str, str]] = []
     if zap.trigger.kind == "webhook":
-        errors = _webhook_errors(zap.trigger.config, registry)
+        errors = _webhook_errors(zap.trigger.config, registry, max_body)
     elif zap.trigger.kind == "poll":
         errors = _poll_errors(zap.trigger.config, registry)
     if errors:
@@ -78,9 +84,9 @@ def check_trigger(zap: Zap, registry: Registry) -> None:
 
 
 async def sync_trigger(conn: Any, *, workspace_id: str, zap_id: str, zap: Zap,
-                       registry: Registry) -> None:
+                       registry: Registry, max_body: int | None = None) -> None:
     """Validate the trigger; give a webhook zap its hook id (kept across versions)."""
-    check_trigger(zap, registry)
+    check_trigger(zap, registry, max_body=max_body)
     found = (await conn.execute(sa.select(webhook_hooks.c.id).where(
         webhook_hooks.c.zap_id == zap_id))).first()
     if zap.trigger.kind == "webhook" and found is None:

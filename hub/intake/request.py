@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from hub.errors import BadRequest
+from hub.parsing import MAX_DEPTH, loads_json
 
 #: Never shown to runs: credentials and cookies, whatever the scheme.
 HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -18,17 +17,17 @@ def media_type(headers: dict[str, str]) -> str:
     return headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-def parse_body(body: bytes, headers: dict[str, str]) -> tuple[Any, str | None]:
-    """The body as JSON, form fields, text or base64; the second value names an encoding."""
+def parse_body(body: bytes | bytearray, headers: dict[str, str],
+               max_depth: int = MAX_DEPTH) -> tuple[Any, str | None]:
+    """The body as JSON, form fields, text or base64; the second value names an encoding.
+
+    JSON nested deeper than ``max_depth`` is refused (400 ``too_deep``) before it is parsed.
+    """
     ctype = media_type(headers)
     if ctype == "application/json" or ctype.endswith("+json"):
-        if not body.strip():
+        if not body or body.isspace():  # (no copy of a large body, unlike .strip())
             return None, None
-        try:
-            return json.loads(body), None
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("the request body is not valid JSON",
-                             code="malformed_json") from None
+        return loads_json(body, max_depth=max_depth, what="the request body"), None
     if ctype == "application/x-www-form-urlencoded":
         fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         return {k: v[0] if len(v) == 1 else v for k, v in fields.items()}, None

@@ -17,7 +17,8 @@ from jmespath.parser import ParsedResult
 from prometheus_client import Counter
 from pydantic import BaseModel
 
-from hub.errors import HubError, Unauthorized
+from hub.errors import BadRequest, HubError, Unauthorized
+from hub.expressions import DEDUPE, ExpressionError, check_size, evaluate
 from hub.ids import new_id
 from hub.intake.request import HIDDEN_HEADERS, RateLimiter, parse_body
 from hub.intake.store import Event, EventWriter, Outcome
@@ -62,10 +63,20 @@ class Answer:
 
 
 def dedupe_value(expr: ParsedResult | None, data: dict[str, Any]) -> str | None:
-    """The dedupe key of a delivery; long keys are hashed; ``None`` when there is none."""
+    """The dedupe key of a delivery; long keys are hashed; ``None`` when there is none.
+
+    Evaluated within the tight ``DEDUPE`` limits; a key that cannot be computed raises a
+    ``BadRequest`` (422) carrying the expression's code (``expression_limit`` ...).
+    """
     if expr is None:
         return None
-    value = expr.search(data)
+    try:
+        value = evaluate(expr, data, DEDUPE)
+        if isinstance(value, list | dict):
+            check_size(value, "the dedupe key", DEDUPE)
+    except ExpressionError as exc:
+        raise BadRequest(f"the dedupe key cannot be computed: {exc}", code=exc.code,
+                         status=422) from None
     if value is None or value == "":
         return None
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
@@ -206,7 +217,7 @@ class Intake:
             self._limits.pop(hook_id, None)
         return Hook(hook_id, row.workspace_id, row.id, row.current_version, row.enabled, config,
                     scheme, scheme_config, hidden, jmespath.compile(expr) if expr else None,
-                    config.max_body_bytes or self.hub.settings.hook_max_body)
+                    self.hub.settings.hook_body_limit(config.max_body_bytes))
 
     async def secrets(self, hook: Hook) -> list[bytes]:
         """The connection's secret (and previous secret while rotating), cached briefly."""
@@ -289,7 +300,7 @@ class Intake:
         """Verify, parse, dedupe and store one delivery; the answer for the caller."""
         try:
             await self.verify(hook, body, headers)
-            data, encoding = parse_body(body, headers)
+            data, encoding = parse_body(body, headers, self.hub.settings.max_json_depth)
         except HubError as exc:
             return Answer(exc.status, _problem(exc.status, exc.code, exc.message), {}, exc.code)
         if isinstance(data, dict) and data.get("type") == "url_verification" \
@@ -304,7 +315,10 @@ class Intake:
                                    "body": data}
         if encoding:
             trigger["body_encoding"] = encoding
-        key = dedupe_value(hook.dedupe, {"headers": headers, "body": data, "query": query})
+        try:
+            key = dedupe_value(hook.dedupe, {"headers": headers, "body": data, "query": query})
+        except HubError as exc:
+            return Answer(exc.status, _problem(exc.status, exc.code, exc.message), {}, exc.code)
         outcome = await self.store(hook, trigger, key)
         if outcome.duplicate:
             return Answer(200, {"run_id": outcome.run_id, "duplicate": True}, {}, "duplicate")

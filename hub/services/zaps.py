@@ -67,7 +67,8 @@ async def create_zap(hub: Hub, *, workspace_id: str, document: dict[str, Any],
             zap_id=zid, version=1, workspace_id=workspace_id, definition=_definition(zap),
             created_at=now, created_by=user_id))
         await trigger_rows.sync_trigger(conn, workspace_id=workspace_id, zap_id=zid, zap=zap,
-                                        registry=hub.registry)
+                                        registry=hub.registry,
+                                        max_body=hub.settings.hook_max_body_limit)
         out = _summary(await _live(conn, workspace_id, zid))
     _changed(hub, zid)
     return out
@@ -91,7 +92,8 @@ async def update_zap(hub: Hub, *, workspace_id: str, zap_id: str, document: dict
             definition=_definition(zap), created_at=now, created_by=user_id))
         await conn.execute(zaps.update().where(zaps.c.id == zap_id).values(**values))
         await trigger_rows.sync_trigger(conn, workspace_id=workspace_id, zap_id=zap_id, zap=zap,
-                                        registry=hub.registry)
+                                        registry=hub.registry,
+                                        max_body=hub.settings.hook_max_body_limit)
         out = _summary(await _live(conn, workspace_id, zap_id))
     _changed(hub, zap_id)
     return out

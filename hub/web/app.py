@@ -21,6 +21,8 @@ from hub.scheduler import start_scheduler
 from hub.services.identity import bootstrap
 from hub.settings import Settings
 from hub.web import problems
+from hub.web.apiguard import ApiGuard
+from hub.web.openapi import add_problems
 from hub.web.routers import ai, audit, connections, hooks, identity, oauth, ops, runs, zaps
 from hub.zaps import Zap
 
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, *,
                   description="AI orchestration hub: zaps, runs, plugins.")
     problems.install(app)
     app.add_middleware(hooks.HookShortcut)  # /hooks/{id}: a lean ASGI path
+    app.add_middleware(ApiGuard)  # /api/v1: token first, then a capped, timed body
     for module in (zaps, runs, identity, ops, connections, oauth, ai, audit, hooks):
         app.include_router(module.router)
     app.include_router(connections.vault_router)
@@ -82,5 +85,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(zap.pop("$defs", {}))
         components["Zap"] = zap
+        add_problems(schema, app.routes)
         app.openapi_schema = schema
     return app.openapi_schema

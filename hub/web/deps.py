@@ -18,6 +18,10 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 
 
 async def current_principal(request: Request, hub: HubDep) -> Principal:
+    """The caller; ``hub.web.apiguard`` has already authenticated every ``/api/v1`` request."""
+    found = getattr(request.state, "principal", None)
+    if isinstance(found, Principal):
+        return found
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return await authenticate(hub, token.strip() if scheme.lower() == "bearer" else None)
@@ -33,6 +37,7 @@ def role(required: str):  # type: ignore[no-untyped-def]
         principal.require(required)
         return principal
 
+    check.hub_role = required  # type: ignore[attr-defined] - read by hub.web.openapi
     return Depends(check)
 
 

@@ -8,51 +8,41 @@ from typing import Any, Literal
 import yaml
 
 from hub.errors import BadRequest
+from hub.parsing import MAX_DEPTH, loads_json, loads_yaml
 
 Format = Literal["yaml", "json"]
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: ``2024-01-01`` stays a string, as in JSON."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+#: Largest zap document when the caller passes no limit (``HUB_API_MAX_BODY``'s default).
+MAX_DOCUMENT_BYTES = 1_048_576
 
 
 def _malformed(message: str) -> BadRequest:
     return BadRequest(message, code="malformed_document")
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem and exc.problem_mark:
-        mark = exc.problem_mark
-        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _load(text: str, fmt: Format | None) -> Any:
+def _load(text: str, fmt: Format | None, max_depth: int) -> Any:
     if fmt == "json" or (fmt is None and text.lstrip().startswith("{")):
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise _malformed(f"zap file does not parse: {exc}") from None
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise _malformed(f"zap file does not parse: {_yaml_problem(exc)}") from None
+        return loads_json(text, max_depth=max_depth, what="zap file",
+                          code="malformed_document", problem="does not parse")
+    return loads_yaml(text, max_depth=max_depth, what="zap file", code="malformed_document")
 
 
-def parse_document(text: str | bytes, fmt: Format | None = None) -> dict[str, Any]:
-    """Parse a zap document: JSON if ``fmt`` says so or the text starts with ``{``, else YAML."""
+def parse_document(text: str | bytes, fmt: Format | None = None, *,
+                   max_bytes: int = MAX_DOCUMENT_BYTES,
+                   max_depth: int = MAX_DEPTH) -> dict[str, Any]:
+    """Parse a zap document: JSON if ``fmt`` says so or the text starts with ``{``, else YAML.
+
+    YAML anchors and aliases are refused (``yaml_alias_refused``), documents larger than
+    ``max_bytes`` (``payload_too_large``) or nested deeper than ``max_depth`` (``too_deep``).
+    """
+    if len(text) > max_bytes:
+        raise BadRequest(f"zap file is larger than {max_bytes:,} bytes",
+                         code="payload_too_large", status=413)
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise _malformed("zap file is not UTF-8 text") from None
-    data = _load(text, fmt)
+    data = _load(text, fmt, max_depth)
     if not isinstance(data, dict):
         raise _malformed("a zap document must be a mapping at the top level")
     try:  # explicit YAML tags (!!binary, !!set, .nan ...) would not survive storage as JSON

@@ -7,12 +7,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub import SignatureScheme, Unauthorized
 
+_UNIX_TIME = re.compile(r"-?[0-9]{1,15}")
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 
 
@@ -28,11 +30,12 @@ def _header(headers: dict[str, str], name: str) -> str:
 
 
 def _fresh(timestamp: str, now: float, tolerance: float) -> None:
-    try:
-        ts = float(timestamp)
-    except ValueError:
-        raise bad("the signature timestamp is not a number") from None
-    if abs(now - ts) > tolerance:
+    """Integer UNIX seconds only, as the providers' SDKs parse them (``int(t)``): ``nan``,
+    ``inf``, ``1e3`` or ``12.5`` are refused, never compared (``abs(now - nan) > x`` is
+    false, which would let any timestamp through)."""
+    if not _UNIX_TIME.fullmatch(timestamp):
+        raise bad("the signature timestamp is not an integer UNIX time")
+    if abs(now - int(timestamp)) > tolerance:
         raise Unauthorized("the signature timestamp is outside the allowed window",
                            code="stale_signature")
 

@@ -3,30 +3,28 @@ budgets), and usage. Only admins change models, policies and settings."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Query, Request
 
 from hub.ai import config as aiconf
 from hub.ai import usage as aiusage
+from hub.context import Hub
 from hub.errors import BadRequest, NotFound
+from hub.parsing import loads_json, loads_yaml
 from hub.web.deps import Admin, HubDep, Viewer
 
 router = APIRouter(prefix="/api/v1/ai", tags=["ai"])
 
 
-async def _body(request: Request) -> Any:
+async def _body(request: Request, hub: Hub) -> Any:
+    """A JSON or YAML body (YAML without anchors or aliases, parsed on a worker thread)."""
     raw = await request.body()
-    try:
-        if "yaml" in request.headers.get("content-type", ""):
-            return yaml.safe_load(raw)
-        return await request.json()
-    except ValueError as exc:
-        raise BadRequest(f"the body is not valid JSON or YAML: {exc}", code="invalid_body",
-                         status=400) from None
-    except yaml.YAMLError:
-        raise BadRequest("the body is not valid YAML", code="invalid_body") from None
+    depth = hub.settings.max_json_depth
+    if "yaml" in request.headers.get("content-type", ""):
+        return await asyncio.to_thread(loads_yaml, raw, max_depth=depth, code="invalid_body")
+    return loads_json(raw, max_depth=depth, code="invalid_body")
 
 
 @router.get("/providers")
@@ -49,7 +47,7 @@ async def list_models(hub: HubDep, who: Viewer) -> list[dict[str, Any]]:
 @router.put("/models/{name}")
 async def put_model(name: str, request: Request, hub: HubDep, who: Admin) -> dict[str, Any]:
     """Create or replace a model entry (JSON or YAML body)."""
-    data = await _body(request)
+    data = await _body(request, hub)
     if not isinstance(data, dict):
         raise BadRequest("the body must be an object", code="invalid_model", status=422)
     return await aiconf.put_model(hub, workspace_id=who.workspace_id, data={**data, "name": name})
@@ -80,7 +78,7 @@ async def get_policy(name: str, hub: HubDep, who: Viewer) -> dict[str, Any]:
 @router.put("/policies/{name}")
 async def put_policy(name: str, request: Request, hub: HubDep, who: Admin) -> dict[str, Any]:
     """Create or replace a routing policy (JSON or YAML body)."""
-    data = await _body(request)
+    data = await _body(request, hub)
     if not isinstance(data, dict):
         raise BadRequest("the body must be an object", code="invalid_policy", status=422)
     return await aiconf.put_policy(hub, workspace_id=who.workspace_id,
@@ -105,7 +103,7 @@ async def get_settings(hub: HubDep, who: Viewer) -> dict[str, Any]:
 async def put_settings(request: Request, hub: HubDep, who: Admin) -> dict[str, Any]:
     """Replace the guardrail policy, budgets and direct-model switch (admins only)."""
     return await aiconf.put_settings(hub, workspace_id=who.workspace_id,
-                                     data=await _body(request), user_id=who.user_id)
+                                     data=await _body(request, hub), user_id=who.user_id)
 
 
 @router.get("/usage")

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hub.intake import Answer, intake_of
 from hub.intake import describe as service
 from hub.intake.request import parse_query
+from hub.web.bodies import BodyTimeout, BodyTooLarge, ClientGone, read_body
 from hub.web.deps import HubDep, Viewer
 
 router = APIRouter(prefix="/api/v1/zaps", tags=["zaps"])
@@ -50,24 +51,6 @@ async def _send(send: Send, answer: Answer) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _read(receive: Receive, headers: dict[str, str], limit: int) -> bytes | None:
-    """The whole body, or ``None`` as soon as it is larger than ``limit``."""
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 class HookEndpoint:
     """The ASGI app behind ``/hooks/{hook_id}``; every outcome is counted by reason."""
 
@@ -97,11 +80,26 @@ class HookEndpoint:
         limited = intake.limited(hook)
         if limited is not None:
             return limited
-        body = await _read(receive, headers, hook.max_body)
-        if body is None:
-            return _problem(413, "payload_too_large",
-                            f"the body is larger than {hook.max_body} bytes")
+        body = await _read(receive, hook.max_body, intake.hub.settings.body_timeout,
+                           headers.get("content-length", ""))
+        if isinstance(body, Answer):
+            return body
         return await intake.accept(hook, method=method, headers=headers, query=query, body=body)
+
+
+async def _read(receive: Receive, limit: int, timeout: float, declared: str) -> Any:
+    """The body (one buffer, never past ``limit``), or the answer to send instead."""
+    try:
+        return await read_body(receive, limit=limit, timeout=timeout,
+                               declared=int(declared) if declared.isdigit() else None)
+    except BodyTooLarge:
+        return _problem(413, "payload_too_large", f"the body is larger than {limit} bytes",
+                        connection="close")
+    except BodyTimeout:
+        return _problem(408, "request_timeout", f"the body did not arrive within {timeout:g}s",
+                        connection="close")
+    except ClientGone:
+        return _problem(400, "client_disconnected", "the client left before the body ended")
 
 
 async def _challenge(intake: Any, hook: Any, query: dict[str, Any]) -> Answer:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from hub.context import Hub
 from hub.errors import HubError
 from hub.services import runs as run_service
 from hub.services import zaps as service
@@ -14,25 +16,27 @@ from hub.web.deps import Editor, HubDep, Viewer
 from hub.zaps import Zap, parse_document
 
 router = APIRouter(prefix="/api/v1/zaps", tags=["zaps"])
-MAX_DOCUMENT = 1_048_576
 _BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/Zap"}},
     "application/yaml": {"schema": {"type": "string"}}}}}
 
 
-async def _document(request: Request) -> dict[str, Any]:
+async def _document(request: Request, hub: Hub) -> dict[str, Any]:
+    """The zap document of the body, within ``HUB_API_MAX_BODY`` and ``HUB_MAX_JSON_DEPTH``
+    (``hub.web.apiguard`` already capped the body; YAML is parsed on a worker thread)."""
     body = await request.body()
-    if len(body) > MAX_DOCUMENT:
-        raise HubError("zap document is larger than 1 MiB", code="payload_too_large", status=413)
+    limits = {"max_bytes": hub.settings.api_max_body, "max_depth": hub.settings.max_json_depth}
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if ctype in ("application/yaml", "application/x-yaml", "text/yaml"):
-        return parse_document(body, "yaml")
+        return await asyncio.to_thread(parse_document, body, "yaml", **limits)
     if ctype != "application/json":
         raise HubError(f"send the zap as application/json or application/yaml, not {ctype}",
                        code="unsupported_media_type", status=415)
     try:
-        return parse_document(body, "json")
+        return parse_document(body, "json", **limits)
     except HubError as exc:
+        if exc.code != "malformed_document":
+            raise
         raise HubError("the request body is not valid JSON", code="malformed_json") from exc
 
 
@@ -45,7 +49,7 @@ async def list_zaps(hub: HubDep, who: Viewer) -> list[dict[str, Any]]:
 @router.post("", status_code=201, openapi_extra=_BODY)
 async def create_zap(request: Request, hub: HubDep, who: Editor) -> dict[str, Any]:
     """Create a zap from a JSON or YAML document; it is validated and stored as version 1."""
-    doc = await _document(request)
+    doc = await _document(request, hub)
     return await service.create_zap(hub, workspace_id=who.workspace_id, document=doc,
                                     user_id=who.user_id)
 
@@ -59,7 +63,7 @@ async def get_zap(zap_id: str, hub: HubDep, who: Viewer) -> dict[str, Any]:
 @router.put("/{zap_id}", openapi_extra=_BODY)
 async def update_zap(zap_id: str, request: Request, hub: HubDep, who: Editor) -> dict[str, Any]:
     """Save a new immutable version of the zap; queued runs keep the version they pinned."""
-    doc = await _document(request)
+    doc = await _document(request, hub)
     return await service.update_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id,
                                     document=doc, user_id=who.user_id)
 
