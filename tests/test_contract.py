@@ -130,9 +130,9 @@ class _Sync(Action):
 
 FAULTS: list[tuple[str, Any, str]] = [
     ("bad key", _connector(key="Acme"), "'key' must be a lowercase identifier"),
-    ("no title", _connector(title=""), "acme: missing 'title'"),
+    ("no title", _connector(title=""), "connector 'acme': missing 'title'"),
     ("not a connector", object, "not a hub.Connector subclass"),
-    ("no actions", _connector(actions=()), "declares no actions"),
+    ("no actions", _connector(actions=()), "declares no actions and no poll triggers"),
     ("plain token", _connector(Credentials=_model(_Creds, token=(str, Field(title="T")))),
      "Credentials.token: looks like a secret"),
     ("untitled cred", _connector(Credentials=_model(_Creds, region=(str, "eu"))),
@@ -140,17 +140,17 @@ FAULTS: list[tuple[str, Any, str]] = [
     ("extra allowed", _connector(Credentials=_LooseCreds), "extra='forbid'"),
     ("not Credentials", _connector(Credentials=_PlainCreds), "must subclass hub.Credentials"),
     ("untitled input", _connector(actions=(_action(Input=_model(BaseModel, n=(int, 1))),)),
-     "acme.ok.Input.n: needs a title"),
+     "action 'acme.ok': Input.n: needs a title"),
     ("secret input", _connector(actions=(_action(
         Input=_model(BaseModel, password=(str, Field(description="pw")))),)),
      "Input.password: looks like a secret"),
     ("plain output", _connector(actions=(_action(Output=dict),)),
-     "acme.ok.Output: must be a pydantic model"),
+     "action 'acme.ok': Output must be a pydantic model"),
     ("no schema", _connector(actions=(_action(Input=invalid.NoSchemaInput),)),
-     "Input: does not render to JSON Schema"),
-    ("sync run", _connector(actions=(_Sync,)), "acme.sync: 'run' must be an async method"),
+     "action 'acme.ok': Input does not render to JSON Schema"),
+    ("sync run", _connector(actions=(_Sync,)), "action 'acme.sync': 'run' must be an async method"),
     ("sync check", _SyncCheck, "'check' must be an async method"),
-    ("dup actions", _connector(actions=(_Ok, _Ok)), "duplicate action keys"),
+    ("dup actions", _connector(actions=(_Ok, _Ok)), "connector 'acme': duplicate action 'ok'"),
 ]
 
 
