@@ -6,7 +6,14 @@ import json
 
 import typer
 
-from hub.cli.common import WorkspaceOpt, fail, print_json, run_with_hub, workspace_id
+from hub.cli.common import (
+    WorkspaceOpt,
+    error_line,
+    fail,
+    print_json,
+    run_with_hub,
+    workspace_id,
+)
 from hub.context import Hub
 from hub.engine.worker import Worker
 from hub.services import runs as service
@@ -26,7 +33,7 @@ def run_command(
     try:
         data = json.loads(input)
     except ValueError as exc:
-        raise fail(f"--input is not valid JSON: {exc}") from None
+        raise fail(f"--input is not valid JSON: {exc}", error="invalid_input") from None
 
     async def go(hub: Hub) -> dict:
         ws = await workspace_id(hub, workspace)
@@ -45,8 +52,8 @@ def run_command(
     status = detail["status"]
     if status == "failed":
         err = detail.get("error") or {}
-        typer.echo(f"run {detail['id']} failed: [{err.get('code')}] {err.get('message')}",
-                   err=True)
+        typer.echo(error_line(err.get("code") or "run_failed",
+                              f"run {detail['id']} failed: {err.get('message')}"), err=True)
         raise typer.Exit(1)
     if status not in ("succeeded", "filtered"):
         typer.echo(f"run {detail['id']} is {status}", err=True)

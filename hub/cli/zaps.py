@@ -21,7 +21,7 @@ def _read(file: str) -> bytes:
         return sys.stdin.buffer.read()
     path = Path(file)
     if not path.is_file():
-        raise fail(f"no such file: {file}")
+        raise fail(f"no such file: {file}", error="file_not_found")
     return path.read_bytes()
 
 
@@ -48,7 +48,7 @@ def export(zap: str = typer.Argument(..., help="Zap id or name."),
            workspace: str | None = WorkspaceOpt) -> None:
     """Print the zap's current definition as YAML or JSON."""
     if format not in ("yaml", "json"):
-        raise fail("--format must be yaml or json")
+        raise fail("--format must be yaml or json", error="invalid_format")
 
     async def go(hub: Hub) -> None:
         ws = await workspace_id(hub, workspace)
