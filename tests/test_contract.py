@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from hub import Action, Connector, Credentials, StepContext
 from hub.plugins import BUILTIN_PLUGINS, create_plugin_manager, plugin_name
 from hub.registry import build_registry
+from hub.rules import KINDS
 from hub.settings import Settings
-from hub.testing import check_connector, check_plugin, looks_secret
+from hub.testing import check_connector, check_plugin, contract_problems, looks_secret
 from plugins import invalid, sample
 
 
@@ -25,6 +26,20 @@ def _builtin_connectors() -> list[tuple[str, type[Connector]]]:
 @pytest.mark.parametrize("key,connector", _builtin_connectors())
 def test_builtin_connector_contract(key: str, connector: type[Connector]) -> None:
     check_connector(connector)
+
+
+def _builtin_registrations() -> list[tuple[str, str, Any]]:
+    registry = build_registry(create_plugin_manager(load_entrypoints=False, settings=Settings()))
+    return [(hook, key, cls) for hook, (section, *_rest) in KINDS.items()
+            for key, cls in sorted(getattr(registry, section).items())]
+
+
+@pytest.mark.parametrize("hook,key,cls", _builtin_registrations(),
+                         ids=[f"{h.removeprefix('register_')}:{k}"
+                              for h, k, _ in _builtin_registrations()])
+def test_builtin_registration_contract(hook: str, key: str, cls: Any) -> None:
+    """Every built-in model, guardrail, trigger kind and scheme meets the form rules too."""
+    assert contract_problems(hook, cls) == []
 
 
 def test_builtin_connectors_found() -> None:

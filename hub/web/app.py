@@ -21,7 +21,7 @@ from hub.scheduler import start_scheduler
 from hub.services.identity import bootstrap
 from hub.settings import Settings
 from hub.web import problems
-from hub.web.routers import ai, connections, hooks, identity, oauth, ops, runs, zaps
+from hub.web.routers import ai, catalog, connections, hooks, identity, oauth, ops, runs, zaps
 from hub.zaps import Zap
 
 
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *,
                   description="AI orchestration hub: zaps, runs, plugins.")
     problems.install(app)
     app.add_middleware(hooks.HookShortcut)  # /hooks/{id}: a lean ASGI path
-    for module in (zaps, runs, identity, ops, connections, oauth, ai, hooks):
+    for module in (zaps, runs, identity, ops, catalog, connections, oauth, ai, hooks):
         app.include_router(module.router)
     app.include_router(connections.vault_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
