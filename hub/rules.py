@@ -19,7 +19,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 
 from hub import sdk
 
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")  # use fullmatch
 
 #: A field holds a secret when its last ``_``-separated part is one of these
 #: (``api_key``, ``access_token``, ``client_secret``), or it is named like ``apikey``.
@@ -94,7 +94,7 @@ def model_problems(model: Any, what: str, attr: str) -> list[str]:
 def name_of(kind: str, cls: Any, prefix: str = "") -> str:
     """How messages name an object: ``action 'acme.create_item'`` (or its class name)."""
     key = getattr(cls, "key", None)
-    if isinstance(key, str) and KEY_RE.match(key):
+    if isinstance(key, str) and KEY_RE.fullmatch(key):
         return f"{kind} '{prefix}{key}'"
     return f"{kind} {getattr(cls, '__name__', repr(cls))}"
 
@@ -102,7 +102,7 @@ def name_of(kind: str, cls: Any, prefix: str = "") -> str:
 def identity_problems(cls: Any, what: str) -> list[str]:
     """A lowercase identifier ``key`` and a non-empty ``title``."""
     key = getattr(cls, "key", None)
-    if not (isinstance(key, str) and KEY_RE.match(key)):
+    if not (isinstance(key, str) and KEY_RE.fullmatch(key)):
         return [f"{what}: 'key' must be a lowercase identifier (a-z, 0-9, _), got {key!r}"]
     title = getattr(cls, "title", None)
     if not (isinstance(title, str) and title.strip()):
