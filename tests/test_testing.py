@@ -24,6 +24,7 @@ from hub import (
 from hub.errors import HubError
 from hub.registry import Registry
 from hub.testing import (
+    Egress,
     check_plugin,
     check_poll_trigger,
     run_action,
@@ -117,8 +118,8 @@ async def test_run_action_keeps_the_connector_hosts(hub_registry: Registry) -> N
     with pytest.raises(StepError, match="not among the connector's hosts"):
         await run_action("tool.echo", {"text": "call"}, registry=hub_registry)
     with pytest.raises(StepError, match="internal address"):  # hosts lifted, loopback denied
-        await run_action("tool.echo", {"text": "call"}, registry=hub_registry, hosts=(),
-                         allow=None)
+        await run_action("tool.echo", {"text": "call"}, registry=hub_registry,
+                         egress=Egress(allow=None, hosts=()))
 
 
 async def test_run_poll_checks_like_the_hub(hub_registry: Registry) -> None:

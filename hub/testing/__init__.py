@@ -39,10 +39,17 @@ from hub.testing.fixtures import (
     hub_pm,
     hub_registry,
 )
-from hub.testing.runner import LOOPBACK, egress_client, run_action, run_poll, step_context
+from hub.testing.runner import (
+    LOOPBACK,
+    Egress,
+    egress_client,
+    run_action,
+    run_poll,
+    step_context,
+)
 
 __all__ = [
-    "LOOPBACK", "HubApp", "check_connector", "check_plugin", "check_poll_trigger",
+    "LOOPBACK", "Egress", "HubApp", "check_connector", "check_plugin", "check_poll_trigger",
     "contract_problems", "egress_client", "hub_app", "hub_context", "hub_plugin",
     "hub_plugin_name", "hub_plugin_pm", "hub_pm", "hub_registry", "looks_secret",
     "run_action", "run_poll", "step_context",

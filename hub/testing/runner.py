@@ -2,7 +2,7 @@
 
 The client refuses internal addresses like the hub's; ``allow`` opens what a test needs (by
 default loopback, for a fake upstream on ``127.0.0.1``), as ``HUB_EGRESS_ALLOW`` does for an
-operator. Mock public APIs with ``pytest-httpx`` or serve a fake one on loopback.
+operator (see ``Egress``). Mock public APIs with ``pytest-httpx`` or serve a fake one on loopback.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,6 +25,21 @@ from hub.registry import Registry
 #: What the test helpers let through by default: loopback only (fake upstreams).
 LOOPBACK = "127.0.0.0/8,::1/128,localhost"
 TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Egress:
+    """What a test's outbound client may reach: ``allow`` works as ``HUB_EGRESS_ALLOW``
+    (default: loopback; ``None``: what the hub allows by default), ``hosts`` limits the
+    hosts as a connector's ``hosts`` do (default ``None``: the connector's own; ``()``: no
+    limit, e.g. for a loopback fake of a connector that declares its hosts)."""
+
+    allow: str | None = LOOPBACK
+    hosts: tuple[str, ...] | None = None
+
+    def client(self, connector: type[sdk.Connector]) -> Any:
+        hosts = connector.hosts if self.hosts is None else self.hosts
+        return egress_client(self.allow, tuple(hosts))
 
 
 def step_context(*, creds: sdk.Credentials | None = None, http: httpx.AsyncClient | None = None,
@@ -71,20 +87,20 @@ def _shape(action: type[sdk.Action], out: Any) -> dict[str, Any]:
 
 
 async def run_action(use: str, input: dict[str, Any] | None = None, *, registry: Registry,
-                     creds: Any = None, allow: str | None = LOOPBACK,
-                     hosts: tuple[str, ...] | None = None, **context: Any) -> dict[str, Any]:
+                     creds: Any = None, egress: Egress = Egress(),
+                     **context: Any) -> dict[str, Any]:
     """Validate ``input``, run action ``use`` (``<connector>.<action>``) and return its output
     validated against ``Output`` (as JSON data), as the engine does.
 
-    ``creds``: a ``Credentials`` instance or a dict for the connector's model. ``hosts``:
-    the hosts the client may call (default: the connector's ``hosts``). ``context``: more
-    ``StepContext`` fields (``attempt``, ``run_id`` ...). A ``StepError`` propagates.
+    ``creds``: a ``Credentials`` instance or a dict for the connector's model. ``egress``:
+    what the client may reach (default: loopback, within the connector's ``hosts``).
+    ``context``: more ``StepContext`` fields (``attempt``, ``run_id`` ...). A ``StepError``
+    propagates.
     """
     action = _lookup(registry.actions, use, "action")
     connector = registry.connector_of(use)
     payload = action.Input.model_validate(input or {})
-    limit = connector.hosts if hosts is None else hosts
-    async with egress_client(allow, tuple(limit)) as http:
+    async with egress.client(connector) as http:
         ctx = step_context(creds=_credentials(connector, creds), http=http, **context)
         async with asyncio.timeout(TIMEOUT):
             out = await registry.action_instance(use).run(payload, ctx)
@@ -106,16 +122,15 @@ def _check_result(source: str, trigger: type[sdk.PollTrigger], result: Any) -> s
 
 
 async def run_poll(source: str, config: dict[str, Any] | None = None, *, registry: Registry,
-                   creds: Any = None, cursor: Any = None, allow: str | None = LOOPBACK,
-                   hosts: tuple[str, ...] | None = None) -> sdk.PollResult:
+                   creds: Any = None, cursor: Any = None,
+                   egress: Egress = Egress()) -> sdk.PollResult:
     """Call poll trigger ``source`` (``<connector>.<trigger>``) once, as the hub does, and
     return its ``PollResult`` after the hub's checks. Pass the previous result's ``cursor``
     to poll again; ``None`` is the first poll."""
     trigger = _lookup(registry.poll_triggers, source, "poll trigger")
     connector = registry.connector_of(source)
     parsed = trigger.Config.model_validate(config or {})
-    limit = connector.hosts if hosts is None else hosts
-    async with egress_client(allow, tuple(limit)) as http:
+    async with egress.client(connector) as http:
         async with asyncio.timeout(TIMEOUT):
             result = await trigger().poll(parsed, _credentials(connector, creds), cursor, http)
     return _check_result(source, trigger, result)

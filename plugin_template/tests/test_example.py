@@ -13,7 +13,7 @@ from zaphub_example.connector import CreateItem, Example, ExampleCredentials, Ne
 
 from hub import CannotConnect, InvalidCredentials, StepError
 from hub.registry import Registry
-from hub.testing import check_plugin, egress_client, run_action, run_poll
+from hub.testing import Egress, check_plugin, egress_client, run_action, run_poll
 
 
 def test_contract(hub_plugin: object) -> None:
@@ -97,7 +97,7 @@ async def test_egress_guard_refuses_loopback_unless_allowed(
         hub_registry: Registry, creds: dict[str, Any]) -> None:
     with pytest.raises(StepError) as info:
         await run_action("example.create_item", {"name": "x"}, registry=hub_registry,
-                         creds=creds, allow=None)
+                         creds=creds, egress=Egress(allow=None))
     assert info.value.code == "egress_denied"
 
 
