@@ -157,7 +157,13 @@ def test_cli_debug_shows_the_traceback(entry_points: list[FakeEntryPoint],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     _install(entry_points, "offline", module("network_import"))
     monkeypatch.setenv("HUB_LOG_LEVEL", "DEBUG")
-    result = cli("plugins", "list", "--json")
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    try:
+        result = cli("plugins", "list", "--json")
+    finally:  # later tests must not log at DEBUG into the runner's closed stream
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
     assert result.exit_code == 0 and "Traceback" in result.stderr
     assert "network_import.py" in result.stderr
 

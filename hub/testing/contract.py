@@ -19,7 +19,7 @@ from hub.rules import (
     poll_trigger_problems,
     registration_problems,
 )
-from hub.settings import Settings
+from hub.testing.runner import isolated_settings
 
 __all__ = ["check_connector", "check_plugin", "check_poll_trigger", "contract_problems",
            "looks_secret"]
@@ -141,7 +141,7 @@ def check_plugin(module: object, name: str | None = None) -> Registry:
         The registry, to assert on what the plugin registered.
     """
     name = name or getattr(module, "__name__", "plugin").rsplit(".", 1)[-1]
-    pm = create_plugin_manager(load_entrypoints=False, settings=Settings())
+    pm = create_plugin_manager(load_entrypoints=False, settings=isolated_settings())
     pm.register(module, name=name)
     try:
         pm.check_pending()

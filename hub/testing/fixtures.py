@@ -24,12 +24,11 @@ import pytest
 from hub import sdk
 from hub.plugins import create_plugin_manager
 from hub.registry import Registry, build_registry
-from hub.settings import Settings
-from hub.testing.runner import LOOPBACK, step_context
+from hub.testing.runner import LOOPBACK, isolated_settings, step_context
 
 
 def _fresh_manager() -> pluggy.PluginManager:
-    return create_plugin_manager(load_entrypoints=False, settings=Settings())
+    return create_plugin_manager(load_entrypoints=False, settings=isolated_settings())
 
 
 def _release(pm: pluggy.PluginManager) -> None:
@@ -121,7 +120,7 @@ def hub_app(hub_plugin_pm: pluggy.PluginManager,
         values = {"data_dir": tmp_path / "hub", "egress_allow": LOOPBACK,
                   "run_scheduler": False, "poll_interval": 0.05, **overrides}
         tokens: list[str] = []
-        app = create_app(Settings(**values), pm=hub_plugin_pm,
+        app = create_app(isolated_settings(**values), pm=hub_plugin_pm,
                          on_setup_token=lambda token, _settings: tokens.append(token))
         async with app.router.lifespan_context(app):
             headers = {"Authorization": f"Bearer {tokens[0]}"}

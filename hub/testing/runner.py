@@ -21,10 +21,22 @@ from hub import sdk
 from hub.egress import EgressClient, EgressPolicy, create_client
 from hub.errors import HubError
 from hub.registry import Registry
+from hub.settings import Settings
 
 #: What the test helpers let through by default: loopback only (fake upstreams).
 LOOPBACK = "127.0.0.0/8,::1/128,localhost"
 TIMEOUT = 30.0
+
+#: Settings the developer's environment must not change in tests (a HUB_DATABASE_URL in the
+#: shell must never point a test at a real database).
+ISOLATED: dict[str, Any] = {"database_url": None, "database_schema": None, "master_key": None,
+                            "load_plugins": None, "disabled_plugins": None,
+                            "trace_plugins": False, "strict_plugins": False}
+
+
+def isolated_settings(**overrides: Any) -> Settings:
+    """``Settings`` for tests: the ``HUB_*`` variables above are ignored, ``overrides`` win."""
+    return Settings(**{**ISOLATED, **overrides})
 
 
 @dataclass(frozen=True)
