@@ -67,9 +67,9 @@ class Venv:
         assert proc.returncode == 0, f"{args}: {proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
         return proc
 
-    def pip_install(self, path: Path, *, editable: bool) -> None:
+    def pip_install(self, *args: str) -> None:
         self.run("python", "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                 "--no-index", *(["-e"] if editable else []), str(path))
+                 "--no-index", *args)
 
 
 def _load_fake(plugin: Path) -> Any:
@@ -139,8 +139,7 @@ def test_scaffolded_plugin_in_a_fresh_venv(tmp_path: Path, serve: Any) -> None:
     started = time.monotonic()
     plugin = scaffold("acme", tmp_path)
     venv = Venv(tmp_path / "venv", tmp_path / "data")
-    venv.pip_install(ROOT, editable=True)
-    venv.pip_install(plugin, editable=False)
+    venv.pip_install("-e", str(ROOT), str(plugin))  # the hub editable, the plugin built
 
     listed = json.loads(venv.run("hub", "plugins", "list", "--json").stdout)
     (acme,) = [p for p in listed if p["name"] == "acme"]
