@@ -180,6 +180,21 @@ def test_cli_strict_refuses_in_one_line(entry_points: list[FakeEntryPoint],
         "like a secret, so it must be SecretStr")
 
 
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_refuse_in_one_line(command: str, entry_points: list[FakeEntryPoint],
+                                             cli: Callable[..., Any],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
+    _install(entry_points, "offline", module("network_import"))
+    monkeypatch.setenv("HUB_STRICT_PLUGINS", "1")
+    result = cli(command)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("error[plugin_error]: plugin 'offline': cannot be loaded: "
+                                     "OSError: [Errno 101] Network is unreachable")
+
+
 async def test_api_lists_the_failure(entry_points: list[FakeEntryPoint], api: Any) -> None:
     # the app was started before this test's entry points existed: start another one
     from hub.web.app import create_app

@@ -11,25 +11,35 @@ import typer
 from hub.cli.common import fail, print_json
 from hub.errors import HubError
 from hub.registry import Registry
+from hub.settings import Settings
 
 app = typer.Typer(help="Write plugins.", no_args_is_help=True)
+
+
+def load_plugins(settings: Settings, *, load_entrypoints: bool = True) -> Any:
+    """The plugin manager, its registry validated (failing third-party plugins skipped);
+    a refusal (a failing built-in, or any failure with ``HUB_STRICT_PLUGINS``) exits with
+    one ``error[plugin_error]`` line instead of a traceback."""
+    from hub.plugins import create_plugin_manager
+    from hub.registry import build_registry
+
+    try:
+        pm = create_plugin_manager(settings=settings, load_entrypoints=load_entrypoints)
+        build_registry(pm)
+    except HubError as exc:
+        raise fail(exc.message, error=exc.code) from None
+    return pm
 
 
 def _registry(*, load_entrypoints: bool = True) -> Registry:
     """Load the plugins and build the registry (no database needed)."""
     from hub.logs import setup_logging
-    from hub.plugins import create_plugin_manager
     from hub.registry import build_registry
-    from hub.settings import Settings
 
     settings = Settings()
     setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
                   settings.log_format)
-    try:
-        return build_registry(create_plugin_manager(settings=settings,
-                                                    load_entrypoints=load_entrypoints))
-    except HubError as exc:
-        raise fail(exc.message, error=exc.code) from None
+    return build_registry(load_plugins(settings, load_entrypoints=load_entrypoints))
 
 
 def _reserved() -> set[str]:
