@@ -62,6 +62,7 @@ def _renamer(name: str) -> list[tuple[re.Pattern[str], str]]:
     edge = r"(?<![A-Za-z0-9])"
     return [
         (re.compile(edge + r"zaphub-example(?![a-z0-9])"), distribution_name(name)),
+        (re.compile(edge + r"example\.test(?![a-z0-9])"), name.replace("_", "-") + ".test"),
         (re.compile(edge + r"example(?![a-z0-9])"), name),
         (re.compile(edge + r"Example(?![a-z0-9])"), camel),
         (re.compile(edge + r"EXAMPLE(?![A-Z0-9])"), name.upper()),

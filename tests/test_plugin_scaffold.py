@@ -41,7 +41,7 @@ def test_rename() -> None:
             "Example EXAMPLE_URL examples=[1] api.example.test test_example")
     assert rename(text, "acme_crm") == (
         "zaphub-acme-crm zaphub_acme_crm acme_crm acme_crm.create_item AcmeCrmCredentials "
-        "AcmeCrm ACME_CRM_URL examples=[1] api.acme_crm.test test_acme_crm")
+        "AcmeCrm ACME_CRM_URL examples=[1] api.acme-crm.test test_acme_crm")
 
 
 def test_scaffold_renames_everything(tmp_path: Path) -> None:
