@@ -30,9 +30,10 @@ def register_connectors(register: Callable[[type], None]) -> None:
 
     Called once per plugin manager at startup, before any run, in the order pluggy calls
     hookimpls (third-party plugins before built-ins). ``register`` validates the class at
-    once (unique ``key``, a ``title``, every action's ``Input``/``Output`` and the
-    ``Credentials`` model render to JSON Schema, ``run`` is a coroutine function) and raises
-    ``hub.PluginError`` naming the plugin when a rule is broken.
+    once with the rules of ``hub.rules`` (unique ``key``, a ``title``, schemas that render,
+    ``SecretStr`` secrets in ``Credentials``, async ``run``/``check``/``poll`` with the
+    right parameters, unique action and poll trigger keys) and raises ``hub.PluginError``
+    naming the plugin, the object and the rule. docs/plugins.md lists every rule.
 
     Args:
         register: call it once per connector class.

@@ -1,37 +1,35 @@
 """What plugins registered, validated as it arrives, with the plugin that registered it.
 
-``build_registry(pm)`` calls every discovery hook once per plugin so each registration is
-attributed to its plugin, and every error names that plugin.
+``build_registry(pm)`` calls every discovery hook once per plugin, so each registration is
+attributed to its plugin and every error names it. A plugin's registrations are staged and
+validated as a unit (``hub.rules``), then committed together: a plugin that breaks a rule
+leaves nothing behind. Third-party plugins loaded from entry points are isolated (see
+``hub.plugins``): one that fails is skipped and recorded on the manager, unless the manager is
+strict; any other plugin that fails stops the build with ``PluginError``.
 """
 
 from __future__ import annotations
 
-import inspect
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
-from pydantic import BaseModel
 
 from hub import sdk
 from hub.errors import PluginError
+from hub.rules import KEY_RE, KINDS, registration_problems
 
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-
-#: discovery hook -> (registry section, base class, models that must render to JSON Schema)
-KINDS: dict[str, tuple[str, type, tuple[str, ...]]] = {
-    "register_connectors": ("connectors", sdk.Connector, ("Credentials",)),
-    "register_models": ("models", sdk.Model, ("Config",)),
-    "register_guardrails": ("guardrails", sdk.Guardrail, ("Config",)),
-    "register_trigger_kinds": ("trigger_kinds", sdk.TriggerKind, ("Config",)),
-    "register_signature_schemes": ("signature_schemes", sdk.SignatureScheme, ("Config",)),
-}
+__all__ = ["KEY_RE", "KINDS", "Registry", "build_registry", "plugin_error"]
 
 
-@dataclass
+@dataclass(eq=False)
 class Registry:
-    """Registered classes by key, one section per discovery hook."""
+    """Registered classes by key, one section per discovery hook.
+
+    ``actions`` and ``poll_triggers`` are keyed ``<connector>.<key>``; ``owners`` maps
+    ``(section, key)`` to the plugin that registered it; ``cache`` holds data derived from the
+    registry (it never changes once built), e.g. the rendered catalog.
+    """
 
     connectors: dict[str, type[sdk.Connector]] = field(default_factory=dict)
     models: dict[str, type[sdk.Model]] = field(default_factory=dict)
@@ -39,8 +37,10 @@ class Registry:
     trigger_kinds: dict[str, type[sdk.TriggerKind]] = field(default_factory=dict)
     signature_schemes: dict[str, type[sdk.SignatureScheme]] = field(default_factory=dict)
     actions: dict[str, type[sdk.Action]] = field(default_factory=dict)
+    poll_triggers: dict[str, type[sdk.PollTrigger]] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
-    _instances: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _instances: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def action(self, use: str) -> type[sdk.Action] | None:
         """The action class for ``<connector>.<action>``, or ``None``."""
@@ -65,90 +65,98 @@ class Registry:
         return {k: sorted(v) for k, v in sorted(out.items())}
 
 
-def _fail(plugin: str, what: str, message: str) -> PluginError:
-    return PluginError(f"plugin '{plugin}': {what}: {message}")
+def plugin_error(plugin: str, reason: str) -> PluginError:
+    """``PluginError("plugin '<plugin>': <reason>")``, with both kept in ``extra``."""
+    reason = " ".join(str(reason).split())[:1000]
+    return PluginError(f"plugin '{plugin}': {reason}", extra={"plugin": plugin,
+                                                              "reason": reason})
 
 
-def _check_schema(plugin: str, what: str, model: Any, attr: str) -> None:
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise _fail(plugin, what, f"{attr} must be a pydantic model class")
-    try:
-        model.model_json_schema()
-    except Exception as exc:  # noqa: BLE001 - any failure to render is the plugin's error
-        raise _fail(plugin, what, f"{attr} does not render to JSON Schema: {exc}") from None
+@dataclass
+class _Staged:
+    """One plugin's registrations, validated but not yet in the registry."""
+
+    plugin: str
+    entries: list[tuple[str, str, Any]] = field(default_factory=list)  # (section, key, cls)
+    problem: str | None = None
+
+    def register(self, hook: str) -> Any:
+        def register(cls: Any) -> None:
+            problems = registration_problems(hook, cls)
+            if not problems:
+                section = KINDS[hook][0]
+                if any(s == section and k == cls.key for s, k, _ in self.entries):
+                    problems = [f"{KINDS[hook][1]} '{cls.key}' is registered twice"]
+                else:
+                    self.entries.append((section, cls.key, cls))
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                self.problem = self.problem or problems[0] + more
+                raise plugin_error(self.plugin, problems[0] + more)
+
+        return register
 
 
-def _check_common(plugin: str, kind: str, cls: Any, base: type) -> str:
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise PluginError(f"plugin '{plugin}': registered {cls!r}, expected a {base.__name__} "
-                          "subclass")
-    key = getattr(cls, "key", None)
-    if not isinstance(key, str) or not KEY_RE.match(key):
-        raise _fail(plugin, f"{kind} {cls.__name__}",
-                    "'key' must be a lowercase identifier (a-z, 0-9, _)")
-    if not getattr(cls, "title", None):
-        raise _fail(plugin, f"{kind} '{key}'", "missing 'title'")
-    return key
+def _expand(section: str, key: str, cls: Any) -> list[tuple[str, str, Any]]:
+    out = [(section, key, cls)]
+    if section == "connectors":
+        out += [("actions", f"{key}.{a.key}", a) for a in cls.actions]
+        out += [("poll_triggers", f"{key}.{t.key}", t) for t in cls.triggers]
+    return out
 
 
-def _check_action(plugin: str, connector: str, action: Any) -> str:
-    key = _check_common(plugin, f"connector '{connector}': action", action, sdk.Action)
-    what = f"action '{connector}.{key}'"
-    for attr in ("Input", "Output"):
-        _check_schema(plugin, what, getattr(action, attr, None), attr)
-    if not inspect.iscoroutinefunction(action.run) or action.run is sdk.Action.run:
-        raise _fail(plugin, what, "'run' must be an async method")
-    return key
+def _commit(registry: Registry, staged: _Staged) -> None:
+    """Add a plugin's registrations, all or nothing; a key taken by another plugin fails."""
+    for section, key, _ in staged.entries:
+        other = registry.owners.get((section, key))
+        if other is not None:
+            kind = next(k for s, k, _b, _m in KINDS.values() if s == section)
+            raise plugin_error(staged.plugin, f"{kind} '{key}' is already registered by "
+                               f"plugin '{other}'")
+    for section, key, cls in staged.entries:
+        for sub, sub_key, value in _expand(section, key, cls):
+            getattr(registry, sub)[sub_key] = value
+            registry.owners[(sub, sub_key)] = staged.plugin
 
 
-class _Register:
-    """The ``register`` callable handed to one plugin for one discovery hook."""
+def _collect(pm: pluggy.PluginManager, name: str, others: list[Any]) -> _Staged:
+    staged = _Staged(name)
+    for hook in KINDS:
+        caller = pm.subset_hook_caller(hook, remove_plugins=others)
+        try:
+            caller(register=staged.register(hook))
+        except PluginError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a raising hookimpl is the plugin's error
+            raise plugin_error(name, f"hook {hook} raised {type(exc).__name__}: {exc}") from exc
+        if staged.problem:  # the hookimpl swallowed the PluginError: still a failure
+            raise plugin_error(name, staged.problem)
+    return staged
 
-    def __init__(self, registry: Registry, plugin: str, hook: str) -> None:
-        self.registry, self.plugin = registry, plugin
-        self.section, self.base, self.models = KINDS[hook]
 
-    def __call__(self, cls: Any) -> None:
-        kind = self.section.rstrip("s").replace("_", " ")
-        key = _check_common(self.plugin, kind, cls, self.base)
-        for attr in self.models:
-            _check_schema(self.plugin, f"{kind} '{key}'", getattr(cls, attr, None), attr)
-        table: dict[str, Any] = getattr(self.registry, self.section)
-        if key in table:
-            other = self.registry.owners[(self.section, key)]
-            raise PluginError(f"plugin '{self.plugin}': {kind} '{key}' is already registered "
-                              f"by plugin '{other}'")
-        if self.section == "connectors":
-            self._check_oauth2(key, cls)
-            self._add_actions(key, cls)
-        table[key] = cls
-        self.registry.owners[(self.section, key)] = self.plugin
-
-    def _check_oauth2(self, connector: str, cls: type[sdk.Connector]) -> None:
-        if cls.oauth2 is not None and not issubclass(cls.Credentials, sdk.OAuth2Credentials):
-            raise _fail(self.plugin, f"connector '{connector}'", "declares 'oauth2' but its "
-                        "Credentials model is not an OAuth2Credentials subclass")
-
-    def _add_actions(self, connector: str, cls: type[sdk.Connector]) -> None:
-        seen: set[str] = set()
-        for action in cls.actions:
-            key = _check_action(self.plugin, connector, action)
-            if key in seen:
-                raise _fail(self.plugin, f"connector '{connector}'", f"duplicate action '{key}'")
-            seen.add(key)
-        for action in cls.actions:
-            self.registry.actions[f"{connector}.{action.key}"] = action
+def _order(pm: pluggy.PluginManager, isolated: frozenset[str]) -> list[tuple[str, Any]]:
+    # Latest registered first, as pluggy calls them; isolated (third-party) plugins last so
+    # that a clash with a built-in is blamed on, and skips, the third-party plugin.
+    named = [(n, p) for n, p in reversed(pm.list_name_plugin()) if p is not None]
+    return ([x for x in named if x[0] not in isolated]
+            + [x for x in named if x[0] in isolated])
 
 
 def build_registry(pm: pluggy.PluginManager) -> Registry:
-    """Call every discovery hook, one plugin at a time, and return the validated registry."""
+    """Call every discovery hook, one plugin at a time, and return the validated registry.
+
+    An isolated plugin that fails is handed to ``pm.skip`` (recorded, unregistered, one
+    warning) unless ``pm.strict``; every other failure raises ``PluginError``.
+    """
     registry = Registry()
-    # Latest registered first, as pluggy calls them: third-party plugins before built-ins.
-    named = [(n, p) for n, p in reversed(pm.list_name_plugin()) if p is not None]
-    plugins = [p for _, p in named]
-    for hook in KINDS:
-        for name, plugin in named:
-            others = [p for p in plugins if p is not plugin]
-            caller = pm.subset_hook_caller(hook, remove_plugins=others)
-            caller(register=_Register(registry, name, hook))
+    isolated = frozenset(getattr(pm, "isolated", ()))
+    strict = bool(getattr(pm, "strict", True))
+    plugins = [p for _, p in _order(pm, isolated)]
+    for name, plugin in _order(pm, isolated):
+        try:
+            _commit(registry, _collect(pm, name, [p for p in plugins if p is not plugin]))
+        except PluginError as exc:
+            if name not in isolated or strict:
+                raise
+            pm.skip(name, exc)  # type: ignore[attr-defined]
     return registry

@@ -119,11 +119,15 @@ class OAuth2Credentials(Credentials):
 
     client_id: str = Field(title="Client ID", description="The OAuth app's client id.")
     client_secret: SecretStr = Field(title="Client secret", description="The app's secret.")
-    access_token: SecretStr = Field(title="Access token", description="Set by the hub.")
+    # Set by the hub, never typed by a person: ``readOnly`` tells forms to leave them out.
+    access_token: SecretStr = Field(title="Access token", description="Set by the hub.",
+                                    json_schema_extra={"readOnly": True})
     refresh_token: SecretStr | None = Field(None, title="Refresh token",
-                                            description="Set by the hub.")
+                                            description="Set by the hub.",
+                                            json_schema_extra={"readOnly": True})
     expires_at: float | None = Field(None, title="Expires at",
-                                     description="UNIX seconds; set by the hub.")
+                                     description="UNIX seconds; set by the hub.",
+                                     json_schema_extra={"readOnly": True})
 
 
 class Connector:

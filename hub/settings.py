@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     load_plugins: str | None = Field(None, description="Comma list: load only these plugins.")
     disabled_plugins: str | None = Field(None, description="Comma list of plugins not to load.")
     trace_plugins: bool = Field(False, description="Log every hook call and its results.")
+    strict_plugins: bool = Field(False, description="Refuse to start when an installed "
+                                 "(third-party) plugin fails, instead of skipping it.")
     master_key: SecretStr | None = Field(None, description="Base64 32-byte key-encryption key.")
     worker_concurrency: int = Field(64, ge=1, le=10_000, description="Runs per worker at once.")
     lease_seconds: float = Field(30.0, gt=0, description="How long a claimed run stays leased.")

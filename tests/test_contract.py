@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from hub import Action, Connector, Credentials, StepContext
 from hub.plugins import BUILTIN_PLUGINS, create_plugin_manager, plugin_name
 from hub.registry import build_registry
+from hub.rules import KINDS
 from hub.settings import Settings
-from hub.testing import check_connector, check_plugin, looks_secret
+from hub.testing import check_connector, check_plugin, contract_problems, looks_secret
 from plugins import invalid, sample
 
 
@@ -25,6 +26,20 @@ def _builtin_connectors() -> list[tuple[str, type[Connector]]]:
 @pytest.mark.parametrize("key,connector", _builtin_connectors())
 def test_builtin_connector_contract(key: str, connector: type[Connector]) -> None:
     check_connector(connector)
+
+
+def _builtin_registrations() -> list[tuple[str, str, Any]]:
+    registry = build_registry(create_plugin_manager(load_entrypoints=False, settings=Settings()))
+    return [(hook, key, cls) for hook, (section, *_rest) in KINDS.items()
+            for key, cls in sorted(getattr(registry, section).items())]
+
+
+@pytest.mark.parametrize("hook,key,cls", _builtin_registrations(),
+                         ids=[f"{h.removeprefix('register_')}:{k}"
+                              for h, k, _ in _builtin_registrations()])
+def test_builtin_registration_contract(hook: str, key: str, cls: Any) -> None:
+    """Every built-in model, guardrail, trigger kind and scheme meets the form rules too."""
+    assert contract_problems(hook, cls) == []
 
 
 def test_builtin_connectors_found() -> None:
@@ -130,9 +145,9 @@ class _Sync(Action):
 
 FAULTS: list[tuple[str, Any, str]] = [
     ("bad key", _connector(key="Acme"), "'key' must be a lowercase identifier"),
-    ("no title", _connector(title=""), "acme: missing 'title'"),
+    ("no title", _connector(title=""), "connector 'acme': missing 'title'"),
     ("not a connector", object, "not a hub.Connector subclass"),
-    ("no actions", _connector(actions=()), "declares no actions"),
+    ("no actions", _connector(actions=()), "declares no actions and no poll triggers"),
     ("plain token", _connector(Credentials=_model(_Creds, token=(str, Field(title="T")))),
      "Credentials.token: looks like a secret"),
     ("untitled cred", _connector(Credentials=_model(_Creds, region=(str, "eu"))),
@@ -140,17 +155,17 @@ FAULTS: list[tuple[str, Any, str]] = [
     ("extra allowed", _connector(Credentials=_LooseCreds), "extra='forbid'"),
     ("not Credentials", _connector(Credentials=_PlainCreds), "must subclass hub.Credentials"),
     ("untitled input", _connector(actions=(_action(Input=_model(BaseModel, n=(int, 1))),)),
-     "acme.ok.Input.n: needs a title"),
+     "action 'acme.ok': Input.n: needs a title"),
     ("secret input", _connector(actions=(_action(
         Input=_model(BaseModel, password=(str, Field(description="pw")))),)),
      "Input.password: looks like a secret"),
     ("plain output", _connector(actions=(_action(Output=dict),)),
-     "acme.ok.Output: must be a pydantic model"),
+     "action 'acme.ok': Output must be a pydantic model"),
     ("no schema", _connector(actions=(_action(Input=invalid.NoSchemaInput),)),
-     "Input: does not render to JSON Schema"),
-    ("sync run", _connector(actions=(_Sync,)), "acme.sync: 'run' must be an async method"),
+     "action 'acme.ok': Input does not render to JSON Schema"),
+    ("sync run", _connector(actions=(_Sync,)), "action 'acme.sync': 'run' must be an async method"),
     ("sync check", _SyncCheck, "'check' must be an async method"),
-    ("dup actions", _connector(actions=(_Ok, _Ok)), "duplicate action keys"),
+    ("dup actions", _connector(actions=(_Ok, _Ok)), "connector 'acme': duplicate action 'ok'"),
 ]
 
 

@@ -122,9 +122,9 @@ def _build_wheel(tmp_path: Path) -> Path:
     """Build from a copy so the build leaves no build/ or egg-info in the work tree."""
     src = tmp_path / "src"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
-    for name in ("hub", "plugins", "triggers"):
+    for name in ("hub", "plugins", "triggers", "plugin_template"):
         shutil.copytree(ROOT / name, src / name, ignore=ignore)
-    for name in ("setup.py", "pyproject.toml", "README.md"):
+    for name in ("setup.py", "pyproject.toml", "README.md", "MANIFEST.in"):
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, src / name)
     out = tmp_path / "dist"
@@ -136,7 +136,8 @@ def _build_wheel(tmp_path: Path) -> Path:
 
 
 def test_wheel_layout(tmp_path: Path) -> None:
-    names = zipfile.ZipFile(_build_wheel(tmp_path)).namelist()
+    wheel = _build_wheel(tmp_path)
+    names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/", 1)[0] for n in names}
     assert {"hub", "hub_plugins", "hub_triggers"} <= tops
     assert not {"plugins", "triggers", "tests", "plugin_template"} & tops, sorted(tops)
@@ -148,3 +149,23 @@ def test_wheel_layout(tmp_path: Path) -> None:
     for module_name in BUILTIN_PLUGINS:
         path = module_name.replace(".", "/")
         assert f"{path}.py" in names or f"{path}/__init__.py" in names, module_name
+    template = {p.relative_to(ROOT / "plugin_template").as_posix()
+                for p in (ROOT / "plugin_template").rglob("*")
+                if p.is_file() and not any(part.startswith((".", "__pycache__"))
+                                           or part.endswith(".egg-info") for part in p.parts)}
+    assert {f"hub/plugin_template/{p}" for p in template} <= set(names)
+    _scaffold_from_wheel(wheel, tmp_path)
+
+
+def _scaffold_from_wheel(wheel: Path, tmp_path: Path) -> None:
+    """The installed hub (here: the unpacked wheel) scaffolds from its packaged template."""
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    code = ("import sys; from pathlib import Path; import hub.scaffold as s; "
+            "root = s.template_root(); assert str(root).startswith(sys.argv[1]), root; "
+            "print(s.scaffold('acme', Path(sys.argv[2])))")
+    proc = subprocess.run([sys.executable, "-c", code, str(unpacked), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=60, cwd="/",
+                          env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "zaphub-acme" / "src" / "zaphub_acme" / "connector.py").is_file()

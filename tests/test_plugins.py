@@ -154,14 +154,27 @@ def test_no_trace_by_default(caplog: pytest.LogCaptureFixture) -> None:
     assert "hook register_connectors" not in caplog.text
 
 
-def test_misspelled_hookimpl_fails_naming_plugin(entry_points: list[FakeEntryPoint]) -> None:
+@pytest.fixture
+def strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_STRICT_PLUGINS", "1")
+
+
+def test_misspelled_hookimpl_fails_naming_plugin(entry_points: list[FakeEntryPoint],
+                                                 strict: None) -> None:
     entry_points.append(FakeEntryPoint("typo", _module("misspelled")))
     with pytest.raises(PluginError, match=r"plugin 'typo'.*register_conectors"):
         create_plugin_manager(settings=Settings())
 
 
+def test_misspelled_hookimpl_is_skipped(entry_points: list[FakeEntryPoint]) -> None:
+    entry_points.append(FakeEntryPoint("typo", _module("misspelled")))
+    pm = create_plugin_manager(settings=Settings())
+    assert not pm.has_plugin("typo")
+    assert "register_conectors" in pm.failures["typo"]
+
+
 def test_hookimpl_with_unknown_argument_fails_naming_plugin(
-        entry_points: list[FakeEntryPoint]) -> None:
+        entry_points: list[FakeEntryPoint], strict: None) -> None:
     class WrongArgs:
         @hub.hookimpl
         def startup(self, app: Any) -> None:
@@ -170,9 +183,17 @@ def test_hookimpl_with_unknown_argument_fails_naming_plugin(
     entry_points.append(FakeEntryPoint("wrong_args", WrongArgs))
     with pytest.raises(PluginError, match=r"(?s)plugin 'wrong_args'.*'app'"):
         create_plugin_manager(settings=Settings())
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.delenv("HUB_STRICT_PLUGINS")
+    try:
+        pm = create_plugin_manager(settings=Settings())
+    finally:
+        monkeypatch.undo()
+    assert not pm.has_plugin("wrong_args") and "'app'" in pm.failures["wrong_args"]
 
 
-def test_broken_entry_point_names_plugin(entry_points: list[FakeEntryPoint]) -> None:
+def test_broken_entry_point_names_plugin(entry_points: list[FakeEntryPoint],
+                                         strict: None) -> None:
     entry_points.append(FakeEntryPoint("broken", _module("broken_import")))
     with pytest.raises(PluginError, match=r"plugin 'broken': cannot be loaded: .*missing_sdk"):
         create_plugin_manager(settings=Settings())
@@ -182,13 +203,31 @@ def test_broken_entry_point_can_be_disabled(entry_points: list[FakeEntryPoint],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     entry_points.append(FakeEntryPoint("broken", _module("broken_import")))
     monkeypatch.setenv("HUB_DISABLED_PLUGINS", "broken")
-    assert not create_plugin_manager(settings=Settings()).has_plugin("broken")
+    pm = create_plugin_manager(settings=Settings())
+    assert not pm.has_plugin("broken") and pm.failures == {}
 
 
-def test_entry_point_named_like_builtin_fails(entry_points: list[FakeEntryPoint]) -> None:
+def test_entry_point_named_like_builtin_fails(entry_points: list[FakeEntryPoint],
+                                              strict: None) -> None:
     entry_points.append(FakeEntryPoint("core", _recorder))
     with pytest.raises(PluginError, match="plugin 'core': the name is already taken"):
         create_plugin_manager(settings=Settings())
+
+
+def test_entry_point_named_like_builtin_is_skipped(entry_points: list[FakeEntryPoint]) -> None:
+    entry_points.append(FakeEntryPoint("core", _recorder))
+    pm = create_plugin_manager(settings=Settings())
+    assert pm.get_plugin("core") is importlib.import_module("hub_plugins.core")
+    assert "already taken" in pm.failures["core"]
+    assert "sample" not in build_registry(pm).connectors
+
+
+def test_failing_builtin_stops_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hub.plugins.BUILTIN_PLUGINS",
+                        (*BUILTIN_PLUGINS, "plugins.broken_import"))
+    with pytest.raises(PluginError, match=r"plugin 'broken_import': cannot be loaded: "
+                                          r"ImportError: zaphub_missing_sdk"):
+        create_plugin_manager(load_entrypoints=False, settings=Settings())
 
 
 def test_plugin_version(entry_points: list[FakeEntryPoint]) -> None:

@@ -25,12 +25,16 @@ def test_describe_plugins() -> None:
     assert all(by["builtin"] for by in described if by["name"] != "zz_sample")
     by_name = {item["name"]: item for item in described}
     assert by_name["core"] == {"name": "core", "version": hub.__version__, "builtin": True,
-                               "registered": {"connectors": ["core"]}}
+                               "status": "loaded", "error": None,
+                               "registered": {"actions": ["core.filter", "core.transform"],
+                                              "connectors": ["core"]}}
     assert by_name["manual"]["registered"] == {"trigger_kinds": ["manual"]}
     assert by_name["secrets"]["registered"] == {}
     assert by_name["zz_sample"] == {
-        "name": "zz_sample", "version": None, "builtin": False,
-        "registered": {"connectors": ["sample"], "guardrails": ["sample_guardrail"],
+        "name": "zz_sample", "version": None, "builtin": False, "status": "loaded",
+        "error": None,
+        "registered": {"actions": ["sample.ping"], "connectors": ["sample"],
+                       "guardrails": ["sample_guardrail"],
                        "models": ["sample_model"], "signature_schemes": ["sample_signature"],
                        "trigger_kinds": ["sample_trigger"]}}
     json.dumps(described)  # plain data, ready for --json and the API

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import admin, audit, connections, keys, runs, serve, zaps
+from hub.cli import admin, audit, connections, keys, plugin, runs, serve, zaps
 
 app = typer.Typer(name="hub", help="zaphub: an AI orchestration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -14,6 +14,8 @@ app.command("run")(runs.run_command)
 app.add_typer(zaps.app, name="zaps")
 app.add_typer(runs.app, name="runs")
 app.add_typer(admin.plugins_app, name="plugins")
+app.add_typer(plugin.app, name="plugin")
+app.command("catalog")(plugin.catalog)
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(connections.app, name="connections")

@@ -19,7 +19,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 @plugins_app.command("list")
 def plugins_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Each plugin, its version and what it registered."""
+    """Each plugin, its version and what it registered; installed plugins that failed to
+    load are listed with status ``failed`` and the reason."""
 
     async def go(hub: Hub) -> list[dict]:
         return describe_plugins(hub.pm, hub.registry)
@@ -31,6 +32,8 @@ def plugins_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     for p in items:
         what = "; ".join(f"{k}: {', '.join(v)}" for k, v in p["registered"].items()) or "-"
         kind = "built-in" if p["builtin"] else "installed"
+        if p["status"] == "failed":
+            what = f"FAILED: {p['error']}"
         typer.echo(f"{p['name']:<20} {p['version'] or '?':<10} {kind:<9} {what}")
 
 

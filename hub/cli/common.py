@@ -22,8 +22,14 @@ T = TypeVar("T")
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace id (default: the only one).")
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+def error_line(code: str, message: str) -> str:
+    """The one format of every CLI error: ``error[code]: message``."""
+    return f"error[{code}]: {message}"
+
+
+def fail(message: str, code: int = 2, *, error: str = "invalid_argument") -> typer.Exit:
+    """Print ``error[<error>]: <message>`` on stderr; return the exit to raise."""
+    typer.echo(error_line(error, message), err=True)
     return typer.Exit(code)
 
 
@@ -47,10 +53,10 @@ def run_with_hub(fn: Callable[[Hub], Awaitable[T]]) -> T:
     except ZapInvalid as exc:
         for err in exc.errors:
             where = f"{err['path']}: " if err["path"] else ""
-            typer.echo(f"error[{exc.code}]: {where}{err['message']}", err=True)
+            typer.echo(error_line(exc.code, f"{where}{err['message']}"), err=True)
         raise typer.Exit(2) from None
     except HubError as exc:
-        raise fail(f"[{exc.code}] {exc.message}") from None
+        raise fail(exc.message, error=exc.code) from None
 
 
 async def workspace_id(hub: Hub, given: str | None) -> str:

@@ -8,7 +8,14 @@ from typing import Any
 import typer
 from pydantic import BaseModel
 
-from hub.cli.common import WorkspaceOpt, fail, print_json, run_with_hub, workspace_id
+from hub.cli.common import (
+    WorkspaceOpt,
+    error_line,
+    fail,
+    print_json,
+    run_with_hub,
+    workspace_id,
+)
 from hub.context import Hub
 from hub.errors import BadRequest, NotFound
 from hub.services import connections as service
@@ -23,7 +30,7 @@ def _pairs(items: list[str] | None) -> dict[str, Any]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise fail(f"--set takes NAME=VALUE, not {item!r}")
+            raise fail(f"--set takes NAME=VALUE, not {item!r}", error="invalid_option")
         try:
             out[key.strip()] = json.loads(value)
         except ValueError:
@@ -120,7 +127,7 @@ def test(connection: str = typer.Argument(..., help="Connection id or name."),
 
     result = run_with_hub(go)
     if not result["ok"]:
-        typer.echo(f"failed [{result['code']}] {result['message']}", err=True)
+        typer.echo(error_line(result["code"], result["message"]), err=True)
         raise typer.Exit(1)
     typer.echo("ok")
 

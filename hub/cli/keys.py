@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli.common import WorkspaceOpt, print_json, run_with_hub, workspace_id
+from hub.cli.common import WorkspaceOpt, fail, print_json, run_with_hub, workspace_id
 from hub.context import Hub
 from hub.errors import HubError
 from hub.vault import keys
@@ -93,7 +93,7 @@ def payloads(state: str = typer.Argument(..., help="on or off"),
              workspace: str | None = WorkspaceOpt) -> None:
     """Turn encryption at rest of run payloads on (default) or off for a workspace."""
     if state not in ("on", "off"):
-        raise typer.BadParameter("use on or off")
+        raise fail("use on or off", error="invalid_argument")
 
     async def go(hub: Hub) -> None:
         ws = await workspace_id(hub, workspace)

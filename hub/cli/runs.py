@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli.common import WorkspaceOpt, fail, print_json, run_with_hub, workspace_id
+from hub.cli.common import (
+    WorkspaceOpt,
+    error_line,
+    fail,
+    print_json,
+    run_with_hub,
+    workspace_id,
+)
 from hub.context import Hub
 from hub.engine.worker import Worker
 from hub.errors import HubError
@@ -27,7 +34,7 @@ def run_command(
     try:
         data = loads_json(input, max_depth=Settings().max_json_depth, what="--input")
     except HubError as exc:
-        raise fail(f"[{exc.code}] {exc.message}") from None
+        raise fail(exc.message, error=exc.code) from None
 
     async def go(hub: Hub) -> dict:
         ws = await workspace_id(hub, workspace)
@@ -46,8 +53,8 @@ def run_command(
     status = detail["status"]
     if status == "failed":
         err = detail.get("error") or {}
-        typer.echo(f"run {detail['id']} failed: [{err.get('code')}] {err.get('message')}",
-                   err=True)
+        typer.echo(error_line(err.get("code") or "run_failed",
+                              f"run {detail['id']} failed: {err.get('message')}"), err=True)
         raise typer.Exit(1)
     if status not in ("succeeded", "filtered"):
         typer.echo(f"run {detail['id']} is {status}", err=True)

@@ -7,6 +7,7 @@ import signal
 
 import typer
 
+from hub.cli.plugin import load_plugins
 from hub.logs import setup_logging
 from hub.settings import Settings
 
@@ -28,7 +29,7 @@ def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST).")
         overrides["port"] = port
     settings = Settings(**overrides)  # type: ignore[arg-type]
     setup_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
+    app = create_app(settings, pm=load_plugins(settings))  # a refusal exits in one line
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
                 access_log=False, lifespan="on",
                 http=http_protocol(settings.header_timeout) or "auto")
@@ -41,9 +42,10 @@ def worker() -> None:
 
     settings = Settings()
     setup_logging(settings.log_level, settings.log_format)
+    pm = load_plugins(settings)
 
     async def main() -> None:
-        hub = await Hub.open(settings)
+        hub = await Hub.open(settings, pm=pm)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -23,7 +23,7 @@ def _read(file: str, limit: int) -> bytes:
         return sys.stdin.buffer.read(limit + 1)
     path = Path(file)
     if not path.is_file():
-        raise fail(f"no such file: {file}")
+        raise fail(f"no such file: {file}", error="file_not_found")
     with path.open("rb") as fh:
         return fh.read(limit + 1)
 
@@ -53,7 +53,7 @@ def export(zap: str = typer.Argument(..., help="Zap id or name."),
            workspace: str | None = WorkspaceOpt) -> None:
     """Print the zap's current definition as YAML or JSON."""
     if format not in ("yaml", "json"):
-        raise fail("--format must be yaml or json")
+        raise fail("--format must be yaml or json", error="invalid_format")
 
     async def go(hub: Hub) -> None:
         ws = await workspace_id(hub, workspace)

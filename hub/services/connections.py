@@ -17,6 +17,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
 from hub import redaction
+from hub.egress import EgressDenied
 from hub.errors import BadRequest, CannotConnect, Conflict, HubError, InvalidCredentials, NotFound
 from hub.ids import looks_like_id, new_id
 from hub.sdk import Connector, Credentials, NoCredentials
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 ACTIVE, NEEDS_REAUTH = "active", "needs_reauth"
 PURPOSE = "connection"
 CHECK_TIMEOUT = 30.0
+EGRESS_ALLOW_ENV = "HUB_EGRESS_ALLOW"
 
 
 def _aad(workspace_id: str, connection_id: str) -> bytes:
@@ -80,24 +82,45 @@ def _name(name: str) -> str:
     return name
 
 
+def _egress_denied(exc: BaseException) -> EgressDenied | None:
+    """The egress refusal behind ``exc``, also when a connector wrapped it (cause chain)."""
+    for _ in range(8):
+        if isinstance(exc, EgressDenied):
+            return exc
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None:
+            return None
+        exc = nxt
+    return None
+
+
+def _check_error(exc: Exception, secrets: tuple[str, ...]) -> HubError:
+    """Map a failed check to invalid_auth / cannot_connect / egress_denied / unknown."""
+    denied = _egress_denied(exc)
+    if denied is not None:
+        return HubError(f"{redaction.mask_text(denied.message, secrets)} (an operator can allow "
+                        f"internal hosts and networks with {EGRESS_ALLOW_ENV})",
+                        code="egress_denied", status=424)
+    if isinstance(exc, InvalidCredentials):
+        return BadRequest(redaction.mask_text(exc.message, secrets), code="invalid_auth")
+    if isinstance(exc, CannotConnect):
+        return HubError(redaction.mask_text(exc.message, secrets), code="cannot_connect",
+                        status=424)
+    if isinstance(exc, TimeoutError):
+        return HubError(f"the check did not finish within {CHECK_TIMEOUT:g}s",
+                        code="cannot_connect", status=424)
+    text = redaction.mask_text(f"{type(exc).__name__}: {exc}", secrets)
+    return HubError(f"the connector's check failed: {text}", code="unknown", status=424)
+
+
 async def _check(hub: Hub, cls: type[Connector], creds: Credentials) -> None:
-    """Run the connector's check; map failures to invalid_auth / cannot_connect / unknown."""
+    """Run the connector's check; a failure raises ``_check_error``'s answer, never a 500."""
     secrets = redaction.secret_values(creds)
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
             await cls().check(creds, hub.http)
-    except InvalidCredentials as exc:
-        raise BadRequest(redaction.mask_text(exc.message, secrets), code="invalid_auth") from None
-    except CannotConnect as exc:
-        raise HubError(redaction.mask_text(exc.message, secrets), code="cannot_connect",
-                       status=424) from None
-    except TimeoutError:
-        raise HubError(f"the check did not finish within {CHECK_TIMEOUT:g}s",
-                       code="cannot_connect", status=424) from None
     except Exception as exc:  # noqa: BLE001 - a connector bug is reported, never a 500
-        text = redaction.mask_text(f"{type(exc).__name__}: {exc}", secrets)
-        raise HubError(f"the connector's check failed: {text}", code="unknown",
-                       status=424) from None
+        raise _check_error(exc, secrets) from None
 
 
 def _summary(row: Any) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from hub.settings import Settings
 from hub.web import problems
 from hub.web.apiguard import ApiGuard
 from hub.web.openapi import add_problems
-from hub.web.routers import ai, audit, connections, hooks, identity, oauth, ops, runs, zaps
+from hub.web.routers import (ai, audit, catalog, connections, hooks, identity, oauth, ops,
+                             runs, zaps)
 from hub.zaps import Zap
 
 
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, *,
     problems.install(app)
     app.add_middleware(hooks.HookShortcut)  # /hooks/{id}: a lean ASGI path
     app.add_middleware(ApiGuard)  # /api/v1: token first, then a capped, timed body
-    for module in (zaps, runs, identity, ops, connections, oauth, ai, audit, hooks):
+    for module in (zaps, runs, identity, ops, catalog, connections, oauth, ai, audit, hooks):
         app.include_router(module.router)
     app.include_router(connections.vault_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

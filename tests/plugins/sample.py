@@ -16,10 +16,12 @@ from hub import (
     Credentials,
     Guardrail,
     Model,
+    ModelResult,
     SignatureScheme,
     StepContext,
     TriggerKind,
     Unauthorized,
+    Verdict,
     hookimpl,
 )
 from hub.secrets import SecretStore
@@ -61,10 +63,17 @@ class SampleModel(Model):
     title = "Sample model"
     capabilities = frozenset({"chat"})
 
+    async def call(self, request: Any, *, config: Any, api_key: str | None,
+                   http: Any) -> ModelResult:
+        return ModelResult(text="sample")
+
 
 class SampleGuardrail(Guardrail):
     key = "sample_guardrail"
     title = "Sample guardrail"
+
+    async def check(self, text: str, *, config: Any, stage: str) -> Verdict:
+        return Verdict()
 
 
 class SampleTrigger(TriggerKind):
