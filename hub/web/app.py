@@ -23,8 +23,7 @@ from hub.settings import Settings
 from hub.web import problems
 from hub.web.apiguard import ApiGuard
 from hub.web.openapi import add_problems
-from hub.web.routers import (ai, audit, catalog, connections, hooks, identity, oauth, ops,
-                             runs, zaps)
+from hub.web.routers import ai, audit, catalog, connections, hooks, identity, oauth, ops, runs, zaps
 from hub.zaps import Zap
 
 
