@@ -172,7 +172,8 @@ def test_secrets_are_write_only(registry: Registry) -> None:
     assert "writeOnly" not in props["region"]
     social = _connector(registry, "social")
     assert social["oauth2"] == {"authorize_url": "https://social.test/auth",
-                                "token_url": "https://social.test/t", "scopes": ["read"]}
+                                "token_url": "https://social.test/t", "scopes": ["read"],
+                                "scope_separator": " ", "authorize_params": {}}
     props = social["credentials_schema"]["properties"]
     assert props["client_secret"]["writeOnly"] is True
     assert [n for n, p in props.items() if p.get("readOnly")] == [

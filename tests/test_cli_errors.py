@@ -31,7 +31,7 @@ def cli(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     (("zaps", "import", "missing.yaml"), "error[file_not_found]: no such file: missing.yaml"),
     (("zaps", "export", "x", "--format", "xml"),
      "error[invalid_format]: --format must be yaml or json"),
-    (("run", "x", "--input", "{bad"), "error[invalid_input]: --input is not valid JSON: "),
+    (("run", "x", "--input", "{bad"), "error[malformed_json]: --input is not valid JSON: "),
     (("runs", "show", "run_nope"), "error[run_not_found]: "),
     (("keys", "payloads", "maybe"), "error[invalid_argument]: use on or off"),
     (("connections", "create", "direct", "--name", "x", "--set", "novalue"),
@@ -70,9 +70,8 @@ async def test_check_refused_by_egress_guard(hub: Hub, connector: str) -> None:
             hub, workspace_id=ws, connector=connector, name="c",
             values={"url": "http://127.0.0.1:9/me", "api_key": "sk-never-shown"})
     assert info.value.code == "egress_denied"
-    assert info.value.message == ("outbound call to 127.0.0.1 refused: internal address (an "
-                                  "operator can allow internal hosts and networks with "
-                                  "HUB_EGRESS_ALLOW)")
+    assert info.value.message.startswith("outbound call to 127.0.0.1 refused: internal address")
+    assert info.value.message.count("HUB_EGRESS_ALLOW") == 1
 
 
 def test_cli_check_refused_by_egress_guard(cli: Callable[..., Any],
@@ -83,5 +82,5 @@ def test_cli_check_refused_by_egress_guard(cli: Callable[..., Any],
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "error[egress_denied]: outbound call to 127.0.0.1 refused: internal address (an "
-        "operator can allow internal hosts and networks with HUB_EGRESS_ALLOW)")
+        "operator can allow it with HUB_EGRESS_ALLOW=127.0.0.1/32)")
     assert "sk-never-shown" not in result.output

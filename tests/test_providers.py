@@ -104,5 +104,5 @@ def test_contract_accepts_poll_only_connectors_and_checks_their_triggers() -> No
     with pytest.raises(AssertionError) as info:
         check_connector(type("Src", (Connector,), {"key": "src", "title": "Src",
                                                    "triggers": (bad,)}))
-    assert "src.items.Config.n: needs a title" in str(info.value)
-    assert "'dedupe_key' must name an item field" in str(info.value)
+    assert "poll trigger 'src.items': Config.n: needs a title" in str(info.value)
+    assert "'dedupe_key' must name the item field" in str(info.value)

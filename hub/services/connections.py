@@ -98,9 +98,11 @@ def _check_error(exc: Exception, secrets: tuple[str, ...]) -> HubError:
     """Map a failed check to invalid_auth / cannot_connect / egress_denied / unknown."""
     denied = _egress_denied(exc)
     if denied is not None:
-        return HubError(f"{redaction.mask_text(denied.message, secrets)} (an operator can allow "
-                        f"internal hosts and networks with {EGRESS_ALLOW_ENV})",
-                        code="egress_denied", status=424)
+        message = redaction.mask_text(denied.message, secrets)
+        if EGRESS_ALLOW_ENV not in message:  # the egress guard's own hint is more precise
+            message += (f" (an operator can allow internal hosts and networks with "
+                        f"{EGRESS_ALLOW_ENV})")
+        return HubError(message, code="egress_denied", status=424)
     if isinstance(exc, InvalidCredentials):
         return BadRequest(redaction.mask_text(exc.message, secrets), code="invalid_auth")
     if isinstance(exc, CannotConnect):
