@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub.cli import admin, connections, keys, runs, serve, zaps
+from hub.cli.common import reported_errors
 
 app = typer.Typer(name="hub", help="zaphub: an AI orchestration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -21,4 +22,5 @@ app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:
-    app()
+    with reported_errors():  # e.g. `hub worker` refusing to start: one line, no traceback
+        app()

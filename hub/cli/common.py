@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -22,9 +23,27 @@ T = TypeVar("T")
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace id (default: the only one).")
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+def fail(message: str, code: int = 2, *, error: str | None = None) -> typer.Exit:
+    """Print ``error[ERROR]: message`` (or ``error: message``) and return the exit to raise."""
+    typer.echo(f"error[{error}]: {message}" if error else f"error: {message}", err=True)
     return typer.Exit(code)
+
+
+def refusal_line(exc: HubError) -> str:
+    """The one line a command prints for an error with a stable code (no traceback)."""
+    return f"error[{exc.code}]: {exc.message}"
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn an error with a stable code that escaped a command (e.g. a refusal to start:
+    ``missing_key``) into one line on stderr and exit status 2."""
+    try:
+        yield
+    except HubError as exc:
+        sys.stderr.write(refusal_line(exc) + "\n")
+        sys.stderr.flush()
+        raise SystemExit(2) from None
 
 
 def run_with_hub(fn: Callable[[Hub], Awaitable[T]]) -> T:
@@ -50,7 +69,7 @@ def run_with_hub(fn: Callable[[Hub], Awaitable[T]]) -> T:
             typer.echo(f"error[{exc.code}]: {where}{err['message']}", err=True)
         raise typer.Exit(2) from None
     except HubError as exc:
-        raise fail(f"[{exc.code}] {exc.message}") from None
+        raise fail(exc.message, error=exc.code) from None
 
 
 async def workspace_id(hub: Hub, given: str | None) -> str:

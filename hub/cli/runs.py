@@ -26,7 +26,7 @@ def run_command(
     try:
         data = json.loads(input)
     except ValueError as exc:
-        raise fail(f"--input is not valid JSON: {exc}") from None
+        raise fail(f"--input is not valid JSON: {exc}", error="invalid_input") from None
 
     async def go(hub: Hub) -> dict:
         ws = await workspace_id(hub, workspace)
