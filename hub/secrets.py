@@ -160,7 +160,7 @@ class KeyRingStore(SecretStore):
             os.close(fd)
 
     def location(self) -> str:
-        missing = "" if self.path.exists() else " (which does not exist)"
+        missing = "" if self.path.exists() else " (the file does not exist)"
         return f"the key ring file {self.path}{missing}"
 
     def ensure_key(self) -> None:

@@ -28,10 +28,10 @@ class MissingKey(HubError):
     def __init__(self, key_ids: list[str], where: str, needed_by: str = "stored data") -> None:
         ids = ", ".join(key_ids)
         super().__init__(
-            f"{needed_by} is encrypted under key(s) {ids}, expected in {where}, which does "
-            "not hold them. Restore the key ring file (<data dir>/master.key) or HUB_MASTER_KEY "
-            "from backup, or configure the secret-store plugin that holds them, then start "
-            "again. Nothing was decrypted, created or changed.",
+            f"{needed_by} is encrypted under key(s) {ids}, not found in {where}. Restore the "
+            "key ring file (<data dir>/master.key) or HUB_MASTER_KEY from backup, or configure "
+            "the secret-store plugin that holds them, then start again. Nothing was "
+            "decrypted, created or changed.",
             extra={"key_ids": key_ids, "expected_in": where})
 
 
