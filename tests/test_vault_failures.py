@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from apiclient import Api
 from pydantic import SecretStr
 from test_webhook_support import create_hook, hub_of, webhook_zap
+from typer.testing import CliRunner
 from vaulthelp import VALUES, load_vault_plugin
 
+from hub.cli import app
 from hub.cli.keys import _status, rotate_to
 from hub.context import Hub
 from hub.errors import HubError
@@ -211,3 +213,30 @@ async def test_unreadable_workspace_key_fails_only_its_own_webhooks(
     zap_a = (await api.get("/api/v1/zaps")).json()
     started = await api.post(f"/api/v1/zaps/{zap_a[0]['id']}/runs", json={"input": {}})
     assert started.status_code == 503 and started.json()["code"] == "workspace_key_unreadable"
+
+
+def test_cli_rotation_reports_and_status_tells_the_truth(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(data_dir=tmp_path / "data")
+    monkeypatch.setenv("HUB_DATA_DIR", str(settings.data_dir))
+
+    async def corrupt_one() -> str:
+        hub = await Hub.open(settings)
+        try:
+            owner = await identity.authenticate(hub, await identity.bootstrap(hub) or "")
+            for name in ("a", "b"):
+                await svc.create_connection(hub, workspace_id=owner.workspace_id,
+                                            connector="vlt", name=name, values=VALUES)
+            dk = await _key_of(hub, owner.workspace_id, "b")
+            await _flip(hub, data_keys, "wrapped", data_keys.c.id == dk)
+            return dk
+        finally:
+            await hub.close()
+
+    bad = asyncio.run(corrupt_one())
+    r = CliRunner().invoke(app, ["keys", "rotate"])
+    assert r.exit_code == 1 and "re-wrapped 1 data key(s)" in r.stdout, r.output
+    assert f"data_keys {bad} " in r.stderr and "error[rotation_incomplete]: 1 data key" in r.stderr
+    r = CliRunner().invoke(app, ["keys", "status"])
+    assert r.exit_code == 0 and f"unreadable: data_keys {bad} " in r.stdout
+    assert "1 data key(s) cannot be unwrapped" in r.stdout
+    assert [line.split()[-3] for line in r.stdout.splitlines()[:2]] == ["1", "1"]  # new, old

@@ -23,10 +23,10 @@ async def _status(hub: Hub) -> dict[str, object]:
             "unreadable": await keys.unreadable(hub)}
 
 
-def _print_unreadable(bad: list[dict[str, str]]) -> None:
+def _print_unreadable(bad: list[dict[str, str]], err: bool = False) -> None:
     for row in bad:
         typer.echo(f"  unreadable: data_keys {row['id']} (workspace {row['workspace_id']}, "
-                   f"purpose {row['purpose']}, key {row['kek_id']}): {row['code']}", err=True)
+                   f"purpose {row['purpose']}, key {row['kek_id']}): {row['code']}", err=err)
 
 
 @app.command()
@@ -92,7 +92,7 @@ def rotate(to: str | None = typer.Option(None, "--to", help="Make this existing 
     target, moved, bad = run_with_hub(go)
     typer.echo(f"current key {target}; re-wrapped {moved} data key(s)")
     if bad:
-        _print_unreadable(bad)
+        _print_unreadable(bad, err=True)
         raise fail(f"{len(bad)} data key(s) could not be unwrapped and stay under their old "
                    "key; restore them from backup, then run `hub keys rotate --resume`",
                    1, error="rotation_incomplete")
