@@ -81,12 +81,14 @@ class RunView:
         return self.masker.mask(data)
 
 
-async def open_view(hub: Hub, workspace_id: str) -> RunView:
-    """Load what rendering needs (payload keys, secret values) before any row is read, so a
-    caller never holds a pooled connection while these loads take another."""
+async def open_view(hub: Hub, workspace_id: str, *, payloads: bool = True) -> RunView:
+    """Load what rendering needs (payload keys unless ``payloads`` is false, secret values)
+    before any row is read, so a caller never holds a pooled connection while these loads
+    take another."""
     not_ready = None
     try:
-        await hub.payloads.prepare(workspace_id)
+        if payloads:
+            await hub.payloads.prepare(workspace_id)
     except HubError as exc:  # e.g. workspace_key_unreadable: sealed fields become markers
         not_ready = exc
     masker = await _masks(hub).get(workspace_id)

@@ -61,7 +61,7 @@ async def list_runs(hub: Hub, *, workspace_id: str, zap_id: str | None = None,
     if cursor:
         query = query.where(runs.c.id < cursor)
     query = query.order_by(runs.c.id.desc()).limit(limit + 1)
-    view = await open_view(hub, workspace_id)  # before the pooled connection: never nest
+    view = await open_view(hub, workspace_id, payloads=False)  # before the pooled connection
     async with hub.db.read() as conn:
         rows = (await conn.execute(query)).all()
     items = [view.run(r, full=False) for r in rows[:limit]]

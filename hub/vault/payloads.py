@@ -114,7 +114,7 @@ class SealingCodec(codec.PayloadCodec):
             return bool((await conn.execute(sa.select(vault_settings.c.encrypt_payloads).where(
                 vault_settings.c.workspace_id == workspace_id))).scalar_one())
 
-    async def _load_or_create(self, workspace_id: str) -> tuple[bool, bytes]:
+    async def _load_or_create(self, workspace_id: str, again: bool = True) -> tuple[bool, bytes]:
         query = sa.select(vault_settings).where(vault_settings.c.workspace_id == workspace_id)
         async with self.hub.db.read() as conn:
             row = (await conn.execute(query)).first()
@@ -128,8 +128,10 @@ class SealingCodec(codec.PayloadCodec):
                     workspace_id=workspace_id, encrypt_payloads=True, payload_key_id=key_id,
                     updated_at=time.time()))
             return True, dek
-        except IntegrityError:  # another process created it first
-            return await self._load_or_create(workspace_id)
+        except IntegrityError:  # another process created it first (or no such workspace)
+            if not again:
+                raise
+            return await self._load_or_create(workspace_id, again=False)
 
     def _get(self, workspace_id: str) -> _Workspace:
         found = self._ws.get(workspace_id)
