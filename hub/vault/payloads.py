@@ -70,7 +70,7 @@ class SealingCodec(codec.PayloadCodec):
             return
         failed = self._unreadable.get(workspace_id)
         if failed is not None and time.monotonic() - failed[1] < RETRY_UNREADABLE:
-            raise failed[0]
+            raise WorkspaceKeyUnreadable(failed[0].message, extra=failed[0].extra)
         task = self._loading.get(workspace_id)
         if task is None:
             task = asyncio.create_task(self._load(workspace_id))

@@ -103,8 +103,8 @@ def create_app(settings: Settings | None = None, *,
     app = FastAPI(title="zaphub", version=__version__, lifespan=lifespan,
                   description="AI orchestration hub: zaps, runs, plugins.")
     problems.install(app)
+    app.add_middleware(StartupRefusal)  # inside the hook shortcut: not on its hot path
     app.add_middleware(hooks.HookShortcut)  # /hooks/{id}: a lean ASGI path
-    app.add_middleware(StartupRefusal)
     for module in (zaps, runs, identity, ops, connections, oauth, ai, hooks):
         app.include_router(module.router)
     app.include_router(connections.vault_router)
