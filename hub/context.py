@@ -60,7 +60,6 @@ class Hub:
             if migrate:
                 await db.migrate()
             hub.secrets = pm.hook.secret_store(settings=settings)
-            hub.secrets.current_key_id()  # fail at start, not at first use
             await open_vault(hub)  # refuses to start when a stored KEK id is missing
             hub.http = client_from_settings(settings)
         except BaseException:

@@ -13,8 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, SecretBytes, SecretStr
 
+from hub.errors import BadRequest
+
 MASK = "**********"
-MIN_LENGTH = 4  # shorter values would mask ordinary words; secrets are never this short
+MIN_LENGTH = 4  # shorter values would mask ordinary words in logs shared by every workspace
+MIN_SECRET_LENGTH = 8  # the shortest secret a connection accepts
 
 _lock = threading.Lock()
 _known: set[str] = set()
@@ -35,24 +38,41 @@ def registered() -> tuple[str, ...]:
     return _ordered
 
 
-def secret_values(model: BaseModel | None) -> tuple[str, ...]:
-    """The plain values of every ``SecretStr``/``SecretBytes`` field in ``model`` (nested too)."""
-    found: list[str] = []
+def secret_fields(model: BaseModel | None) -> list[tuple[str, str]]:
+    """``(path, plain value)`` of every ``SecretStr``/``SecretBytes`` field in ``model``."""
+    found: list[tuple[str, str]] = []
 
-    def walk(value: Any) -> None:
+    def walk(value: Any, path: str) -> None:
         if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
+            found.append((path, value.get_secret_value()))
         elif isinstance(value, SecretBytes):
-            found.append(value.get_secret_value().decode(errors="replace"))
+            found.append((path, value.get_secret_value().decode(errors="replace")))
         elif isinstance(value, BaseModel):
             for name in type(value).model_fields:
-                walk(getattr(value, name))
+                walk(getattr(value, name), f"{path}.{name}" if path else name)
         elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
 
-    walk(model)
-    return tuple(v for v in found if len(v) >= MIN_LENGTH)
+    walk(model, "")
+    return found
+
+
+def secret_values(model: BaseModel | None, min_length: int = MIN_LENGTH) -> tuple[str, ...]:
+    """The plain values of every ``SecretStr``/``SecretBytes`` field in ``model`` (nested too)."""
+    return tuple(v for _, v in secret_fields(model) if len(v) >= max(min_length, 1))
+
+
+def require_long_secrets(model: BaseModel) -> None:
+    """Refuse secret fields shorter than ``MIN_SECRET_LENGTH`` (``secret_too_short``).
+
+    Masking a short value wherever it appears in run data or logs would mangle ordinary
+    text, and not masking it would leak it; so a connection never stores one.
+    """
+    short = [path for path, value in secret_fields(model) if len(value) < MIN_SECRET_LENGTH]
+    if short:
+        raise BadRequest(f"{short[0]}: a secret must be at least {MIN_SECRET_LENGTH} characters "
+                         "long", code="secret_too_short", extra={"fields": short})
 
 
 def mask_text(text: str, values: tuple[str, ...] | None = None) -> str:

@@ -53,6 +53,17 @@ class SecretStore:
         raise HubError("this secret store cannot remove keys: remove the key version in the "
                        "store itself", code="key_store_read_only")
 
+    def ensure_key(self) -> None:
+        """Create a first key if the store holds none and can make one (default: nothing).
+
+        The hub calls this only when the database holds no encrypted data at all, so a lost
+        key store is never silently replaced by a new key while data still needs the old one.
+        """
+
+    def location(self) -> str:
+        """Where the keys are expected, for error messages (no secrets)."""
+        return f"the secret store {type(self).__name__}"
+
 
 def key_id_for(key: bytes) -> str:
     """A key's public id: a short fingerprint that reveals nothing of the key."""
@@ -92,6 +103,9 @@ class SingleKeyStore(SecretStore):
     def key_ids(self) -> list[str]:
         return list(reversed(self._get()))
 
+    def location(self) -> str:
+        return "HUB_MASTER_KEY"
+
 
 def _decode(text: str) -> bytes:
     try:
@@ -114,8 +128,9 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def load_or_create_key_file(path: Path) -> bytes:
-    """Read the key file's current key, or create the file with mode 0600 on first start."""
+    """Read the key file's current key, or create the file with mode 0600 if it is missing."""
     store = KeyRingStore(path)
+    store.ensure_key()
     return store.get_key(store.current_key_id())
 
 
@@ -124,6 +139,8 @@ class KeyRingStore(SecretStore):
     unless a ``current <key id>`` line says otherwise. A one-line file is a ring of one key.
 
     The file is re-read when it changes, so a running hub sees keys added by ``hub keys``.
+    A missing file is an error (``missing_key``); only ``ensure_key`` creates one, and the hub
+    calls it only on a database that holds no encrypted data.
     """
 
     def __init__(self, path: Path) -> None:
@@ -134,7 +151,7 @@ class KeyRingStore(SecretStore):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -142,14 +159,23 @@ class KeyRingStore(SecretStore):
         finally:
             os.close(fd)
 
+    def location(self) -> str:
+        missing = "" if self.path.exists() else " (the file does not exist)"
+        return f"the key ring file {self.path}{missing}"
+
+    def ensure_key(self) -> None:
+        with self._locked():
+            if not self.path.exists():
+                _write_private(self.path, base64.b64encode(os.urandom(32)).decode() + "\n")
+
     def _refresh(self) -> None:
         try:
             stamp = self.path.stat().st_mtime_ns
         except FileNotFoundError:
-            with self._locked():
-                if not self.path.exists():
-                    _write_private(self.path, base64.b64encode(os.urandom(32)).decode() + "\n")
-            stamp = self.path.stat().st_mtime_ns
+            raise HubError(
+                f"the key ring file {self.path} does not exist. Restore it from backup (or set "
+                "HUB_MASTER_KEY); a new key is created only for a database that holds no "
+                "encrypted data", code="missing_key", status=500) from None
         if stamp == self._stamp:
             return
         keys, current = {}, None
@@ -176,7 +202,12 @@ class KeyRingStore(SecretStore):
 
     def get_key(self, key_id: str) -> bytes:
         if key_id not in self._keys:
-            self._refresh()
+            try:
+                self._refresh()
+            except HubError as exc:
+                if exc.code != "missing_key":
+                    raise
+                raise KeyError(key_id) from None  # no file: the ring holds no key at all
         return self._keys[key_id]
 
     def key_ids(self) -> list[str]:

@@ -249,8 +249,12 @@ def test_builtin_secret_store_creates_key_file(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
     pm = create_plugin_manager(load_entrypoints=False, settings=settings)
     store = pm.hook.secret_store(settings=settings)
-    key_id = store.current_key_id()
     path = tmp_path / "data" / "master.key"
+    with pytest.raises(HubError) as exc:  # only on request (a database without data keys)
+        store.current_key_id()
+    assert exc.value.code == "missing_key" and not path.exists()
+    store.ensure_key()
+    key_id = store.current_key_id()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     key = base64.b64decode(path.read_text())
     assert len(key) == 32 and key_id == key_id_for(key)

@@ -62,9 +62,11 @@ async def test_rotation_while_zaps_run(hub: Hub, owner: identity.Principal) -> N
             return len(worker.active) == 3
         await _until(all_waiting)
         new = hub.secrets.add_key()  # type: ignore[union-attr]
-        moved = 0
-        while n := await keys.rewrap_batch(hub, new, batch=2):  # small batches, runs interleave
-            moved += n
+        moved, after = 0, ""
+        while after is not None:  # small batches, runs interleave
+            page = await keys.rewrap_batch(hub, new, batch=2, after=after)
+            moved, after = moved + page.moved, page.after
+            assert not page.bad
             await runs_svc.start_run(hub, workspace_id=ws, zap_id=quick["id"], data={"text": "x"})
             hub.wake()
         assert moved == 5 + 1  # five connections and the workspace's payload key
@@ -151,7 +153,7 @@ async def test_interrupted_rotation_resumes(hub: Hub, owner: identity.Principal)
                                     values=VALUES)
     old = hub.secrets.current_key_id()  # type: ignore[union-attr]
     new = hub.secrets.add_key()  # type: ignore[union-attr]
-    assert await keys.rewrap_batch(hub, new, batch=2) == 2  # then the process "crashed"
+    assert (await keys.rewrap_batch(hub, new, batch=2)).moved == 2  # then the process "crashed"
     assert await _kek_ids(hub) == {old, new}
     with pytest.raises(Exception) as exc:
         await keys.check_retirable(hub, old)
@@ -159,8 +161,8 @@ async def test_interrupted_rotation_resumes(hub: Hub, owner: identity.Principal)
     assert "2 data key(s)" in str(exc.value)
     from hub.cli.keys import rotate_to
 
-    assert await rotate_to(hub, new, 100, show=False) == 2
-    assert await rotate_to(hub, new, 100, show=False) == 0  # idempotent
+    assert await rotate_to(hub, new, 100, show=False) == (2, [])
+    assert await rotate_to(hub, new, 100, show=False) == (0, [])  # idempotent
     assert await _kek_ids(hub) == {new}
     await keys.check_retirable(hub, old)
     for i in range(4):

@@ -60,10 +60,20 @@ def test_wrapped_key_names_its_kek_and_binds_it() -> None:
 
 
 def test_key_ring_add_use_remove(tmp_path: Path) -> None:
-    path = tmp_path / "master.key"
+    path = tmp_path / "data" / "master.key"
     ring = KeyRingStore(path)
+    with pytest.raises(HubError) as missing:  # never created behind the caller's back
+        ring.current_key_id()
+    assert missing.value.code == "missing_key" and str(path) in missing.value.message
+    with pytest.raises(KeyError):
+        ring.get_key("k1-any")
+    assert not path.exists() and "does not exist" in ring.location()
+    ring.ensure_key()
     first = ring.current_key_id()
+    ring.ensure_key()  # idempotent: an existing ring is kept
+    assert ring.current_key_id() == first
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
     second = ring.add_key()
     assert second != first and ring.current_key_id() == second
     assert ring.key_ids() == [first, second]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub.cli import admin, audit, connections, keys, plugin, runs, serve, zaps
+from hub.cli.common import reported_errors
 
 app = typer.Typer(name="hub", help="zaphub: an AI orchestration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -24,4 +25,5 @@ app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:
-    app()
+    with reported_errors():  # e.g. `hub worker` refusing to start: one line, no traceback
+        app()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -31,6 +32,23 @@ def fail(message: str, code: int = 2, *, error: str = "invalid_argument") -> typ
     """Print ``error[<error>]: <message>`` on stderr; return the exit to raise."""
     typer.echo(error_line(error, message), err=True)
     return typer.Exit(code)
+
+
+def refusal_line(exc: HubError) -> str:
+    """The one line a command prints for an error with a stable code (no traceback)."""
+    return error_line(exc.code, exc.message)
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn an error with a stable code that escaped a command (e.g. a refusal to start:
+    ``missing_key``) into one line on stderr and exit status 2."""
+    try:
+        yield
+    except HubError as exc:
+        sys.stderr.write(refusal_line(exc) + "\n")
+        sys.stderr.flush()
+        raise SystemExit(2) from None
 
 
 def run_with_hub(fn: Callable[[Hub], Awaitable[T]]) -> T:

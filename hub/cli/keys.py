@@ -19,12 +19,20 @@ async def _status(hub: Hub) -> dict[str, object]:
     held = hub.secrets.key_ids()
     rows = [{"key_id": k, "data_keys": used.get(k, 0), "in_store": k in held}
             for k in dict.fromkeys([*held, *used])]
-    return {"current": hub.secrets.current_key_id(), "keys": rows}
+    return {"current": hub.secrets.current_key_id(), "keys": rows,
+            "unreadable": await keys.unreadable(hub)}
+
+
+def _print_unreadable(bad: list[dict[str, str]], err: bool = False) -> None:
+    for row in bad:
+        typer.echo(f"  unreadable: data_keys {row['id']} (workspace {row['workspace_id']}, "
+                   f"purpose {row['purpose']}, key {row['kek_id']}): {row['code']}", err=err)
 
 
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Each key id: how many data keys it wraps, whether the store holds it, which is current."""
+    """Each key id: how many data keys it wraps, whether the store holds it, which is current;
+    then every data key that cannot be unwrapped, by id."""
     out = run_with_hub(_status)
     if as_json:
         print_json(out)
@@ -33,20 +41,27 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
         mark = "*" if row["key_id"] == out["current"] else " "
         where = "" if row["in_store"] else "  (MISSING from the secret store)"
         typer.echo(f"{mark} {row['key_id']}  {row['data_keys']} data key(s){where}")
+    bad = out["unreadable"]
+    if bad:
+        typer.echo(f"{len(bad)} data key(s) cannot be unwrapped; restore them from backup:")  # type: ignore[arg-type]
+        _print_unreadable(bad)  # type: ignore[arg-type]
 
 
-async def rotate_to(hub: Hub, target: str, batch: int, show: bool = True) -> int:
-    """Re-wrap every data key not yet on ``target``, in batches; return how many moved."""
-    moved = 0
+async def rotate_to(hub: Hub, target: str, batch: int,
+                    show: bool = True) -> tuple[int, list[dict[str, str]]]:
+    """Re-wrap every data key not yet on ``target``, in batches; return how many moved and
+    the data keys that could not be unwrapped (left as they are)."""
+    moved, bad = 0, []
+    after: str | None = ""
     total = await keys.pending(hub, target)
     with typer.progressbar(length=total, label=f"re-wrapping to {target}",
                            hidden=not show, file=None) as bar:
-        while True:
-            n = await keys.rewrap_batch(hub, target, batch)
-            if not n:
-                return moved
-            moved += n
-            bar.update(n)
+        while after is not None:
+            page = await keys.rewrap_batch(hub, target, batch, after)
+            moved, after = moved + page.moved, page.after
+            bad += page.bad
+            bar.update(page.moved + len(page.bad))
+    return moved, bad
 
 
 @app.command()
@@ -56,9 +71,12 @@ def rotate(to: str | None = typer.Option(None, "--to", help="Make this existing 
                                        "to the current key (after an interrupted rotation)."),
            batch: int = typer.Option(200, min=1, max=10_000, help="Data keys per transaction.")
            ) -> None:
-    """Add a new key version and re-wrap every data key to it, online and resumable."""
+    """Add a new key version and re-wrap every data key to it, online and resumable.
 
-    async def go(hub: Hub) -> tuple[str, int]:
+    A data key that cannot be unwrapped is reported by id and left under its old key; the
+    others are re-wrapped, and the command exits 1 (`rotation_incomplete`)."""
+
+    async def go(hub: Hub) -> tuple[str, int, list[dict[str, str]]]:
         assert hub.secrets is not None
         if to:
             if to not in hub.secrets.key_ids():
@@ -69,10 +87,15 @@ def rotate(to: str | None = typer.Option(None, "--to", help="Make this existing 
             target = hub.secrets.current_key_id()
         else:
             target = hub.secrets.add_key()
-        return target, await rotate_to(hub, target, batch)
+        return target, *await rotate_to(hub, target, batch)
 
-    target, moved = run_with_hub(go)
+    target, moved, bad = run_with_hub(go)
     typer.echo(f"current key {target}; re-wrapped {moved} data key(s)")
+    if bad:
+        _print_unreadable(bad, err=True)
+        raise fail(f"{len(bad)} data key(s) could not be unwrapped and stay under their old "
+                   "key; restore them from backup, then run `hub keys rotate --resume`",
+                   1, error="rotation_incomplete")
 
 
 @app.command()

@@ -25,6 +25,7 @@ from hub.intake.store import Event, EventWriter, Outcome
 from hub.intake.tables import webhook_hooks
 from hub.sdk import SignatureScheme
 from hub.store.tables import zap_versions, zaps
+from hub.vault.payloads import WorkspaceKeyUnreadable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.intake")
 KEY_LIMIT = 200
 RELOAD_AFTER = 0.5  # seconds a cached secret is trusted before a failure reloads it
+KEY_RETRY_AFTER = 60  # seconds senders are asked to wait while a workspace key is unreadable
 
 
 @dataclass
@@ -319,7 +321,12 @@ class Intake:
             key = dedupe_value(hook.dedupe, {"headers": headers, "body": data, "query": query})
         except HubError as exc:
             return Answer(exc.status, _problem(exc.status, exc.code, exc.message), {}, exc.code)
-        outcome = await self.store(hook, trigger, key)
+        try:
+            outcome = await self.store(hook, trigger, key)
+        except WorkspaceKeyUnreadable:  # logged once, naming the record, where it was found
+            return Answer(503, _problem(503, WorkspaceKeyUnreadable.code, "the hub cannot "
+                                        "store events of this workspace now; retry later"),
+                          {"retry-after": str(KEY_RETRY_AFTER)}, WorkspaceKeyUnreadable.code)
         if outcome.duplicate:
             return Answer(200, {"run_id": outcome.run_id, "duplicate": True}, {}, "duplicate")
         if hook.config.response == "sync":

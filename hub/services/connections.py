@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from hub.errors import BadRequest, CannotConnect, Conflict, HubError, InvalidCre
 from hub.ids import looks_like_id, new_id
 from hub.sdk import Connector, Credentials, NoCredentials
 from hub.store.tables import zap_versions, zaps
-from hub.vault import envelope, keys
+from hub.vault import envelope, keys, masking
 from hub.vault.tables import connections, data_keys
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ ACTIVE, NEEDS_REAUTH = "active", "needs_reauth"
 PURPOSE = "connection"
 CHECK_TIMEOUT = 30.0
 EGRESS_ALLOW_ENV = "HUB_EGRESS_ALLOW"
+log = logging.getLogger("hub.vault")
 
 
 def _aad(workspace_id: str, connection_id: str) -> bytes:
@@ -150,7 +152,7 @@ async def _name_free(conn: Any, workspace_id: str, name: str) -> None:
 async def _open(conn: Any, hub: Hub, row: Any) -> dict[str, Any]:
     dek = await keys.load(conn, hub, row.data_key_id, row.workspace_id, PURPOSE)
     plain = envelope.open_sealed(dek, row.secrets, _aad(row.workspace_id, row.id),
-                                 f"connection '{row.name}'")
+                                 f"connections {row.id} ('{row.name}')")
     return json.loads(plain)
 
 
@@ -165,6 +167,7 @@ async def create_connection(hub: Hub, *, workspace_id: str, connector: str, name
     cls = _connector(hub, connector)
     name = _name(name)
     creds = _validate(cls, values)
+    redaction.require_long_secrets(creds)
     redaction.register(*redaction.secret_values(creds))
     async with hub.db.read() as conn:
         await _name_free(conn, workspace_id, name)
@@ -177,8 +180,9 @@ async def create_connection(hub: Hub, *, workspace_id: str, connector: str, name
             id=cid, workspace_id=workspace_id, name=name, connector=connector, status=ACTIVE,
             data_key_id=dk_id, secrets=_seal(dek, workspace_id, cid, creds),
             last_check={"ok": True, "code": None, "at": now}, created_at=now, updated_at=now))
-        return {**_summary(await _row(conn, workspace_id, cid)),
-                "fields": creds.model_dump(mode="json")}
+        made = await _row(conn, workspace_id, cid)
+    masking.forget(hub, workspace_id)
+    return {**_summary(made), "fields": creds.model_dump(mode="json")}
 
 
 async def list_connections(hub: Hub, *, workspace_id: str) -> list[dict[str, Any]]:
@@ -210,6 +214,7 @@ async def _store_values(hub: Hub, row: Any, creds: Credentials, **extra: Any) ->
         await conn.execute(connections.update().where(connections.c.id == row.id).values(
             secrets=_seal(dek, row.workspace_id, row.id, creds), updated_at=time.time(),
             **extra))
+    masking.forget(hub, row.workspace_id)
 
 
 async def update_connection(hub: Hub, *, workspace_id: str, connection_id: str,
@@ -220,6 +225,7 @@ async def update_connection(hub: Hub, *, workspace_id: str, connection_id: str,
         current = await _open(conn, hub, row)
     cls = _connector(hub, row.connector)
     creds = _validate(cls, {**current, **(values or {})})
+    redaction.require_long_secrets(creds)
     redaction.register(*redaction.secret_values(creds))
     await _check(hub, cls, creds)
     await _store_values(hub, row, creds, status=ACTIVE,
@@ -272,6 +278,7 @@ async def delete_connection(hub: Hub, *, workspace_id: str, connection_id: str) 
                            code="connection_in_use", extra={"zaps": users})
         await conn.execute(connections.delete().where(connections.c.id == row.id))
         await conn.execute(data_keys.delete().where(data_keys.c.id == row.data_key_id))
+    masking.forget(hub, workspace_id)
 
 
 async def get_credentials(hub: Hub, *, workspace_id: str, name: str,
@@ -316,3 +323,42 @@ async def mark_needs_reauth(hub: Hub, *, workspace_id: str, connection_id: str) 
         row = await _row(conn, workspace_id, connection_id)
         await conn.execute(connections.update().where(connections.c.id == row.id).values(
             status=NEEDS_REAUTH, updated_at=time.time()))
+
+
+async def workspace_secret_values(hub: Hub, workspace_id: str) -> list[str]:
+    """Every secret value of every connection of the workspace (to mask run data).
+
+    One pooled connection reads the rows; decryption happens after it is released. A
+    connection that cannot be decrypted is skipped with one log line naming it.
+    """
+    async with hub.db.read() as conn:
+        rows = (await conn.execute(sa.select(connections).where(
+            connections.c.workspace_id == workspace_id))).all()
+        wrapped = {r.id: r for r in await conn.execute(sa.select(data_keys).where(
+            data_keys.c.workspace_id == workspace_id, data_keys.c.purpose == PURPOSE))}
+    values: list[str] = []
+    for row in rows:
+        try:
+            key_row = wrapped.get(row.data_key_id)
+            if key_row is None:
+                raise envelope.DecryptionFailed(f"data_keys {row.data_key_id}: no such row")
+            dek = keys.unwrap_row(hub, key_row)
+            plain = json.loads(envelope.open_sealed(dek, row.secrets, _aad(workspace_id, row.id),
+                                                    f"connections {row.id} ('{row.name}')"))
+        except HubError as exc:
+            log.warning("vault: cannot read connections %s ('%s') to mask its secrets in run "
+                        "data: %s", row.id, row.name, exc.code)
+            continue
+        values += _secret_strings(hub, row.connector, plain)
+    return values
+
+
+def _secret_strings(hub: Hub, connector: str, plain: dict[str, Any]) -> list[str]:
+    """The secret fields' values; every string value when the connector is not loaded."""
+    cls = hub.registry.connectors.get(connector)
+    if cls is not None:
+        try:
+            return list(redaction.secret_values(cls.Credentials.model_validate(plain), 1))
+        except ValidationError:
+            pass
+    return [v for v in plain.values() if isinstance(v, str) and v]

@@ -40,6 +40,12 @@ class Principal:
             raise Forbidden(f"this needs the {role} role; you are {self.role}",
                             code="insufficient_role")
 
+    def require_over(self, role: str, what: str) -> None:
+        """Refuse to act on (or grant) a role above the caller's own: ``what`` says what."""
+        if ROLES.index(self.role) < ROLES.index(role):
+            raise Forbidden(f"you are {self.role}: you cannot {what} a user whose role is "
+                            f"{role}", code="insufficient_role")
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -139,24 +145,31 @@ async def create_user(hub: Hub, *, actor: Principal, email: str, role: str,
 
 def _check_grant(actor: Principal, role: str) -> None:
     actor.require("admin")
-    if role == "owner":
-        actor.require("owner")
+    if ROLES.index(actor.role) < ROLES.index(role):
+        raise Forbidden(f"you are {actor.role}: you cannot grant the {role} role",
+                        code="insufficient_role")
+
+
+def _deleted(row: Any) -> bool:
+    return bool(row.email.startswith("deleted+") and row.email.endswith("@invalid"))
 
 
 async def _user_row(conn: Any, workspace_id: str, user_id: str) -> Any:
+    """The live user ``user_id`` of the workspace (a deleted one is not found)."""
     row = (await conn.execute(sa.select(users).where(
         users.c.id == user_id, users.c.workspace_id == workspace_id))).first()
-    if row is None:
+    if row is None or _deleted(row):
         raise NotFound(f"no user '{user_id}'", code="user_not_found")
     return row
 
 
 async def set_role(hub: Hub, *, actor: Principal, user_id: str, role: str) -> dict[str, Any]:
+    """Change a user's role: nobody grants, or changes the role of, a role above their own."""
     _check_grant(actor, role)
     async with hub.db.write() as conn:
         row = await _user_row(conn, actor.workspace_id, user_id)
-        if row.role == "owner":
-            actor.require("owner")
+        actor.require_over(row.role, "change the role of")
+        if row.role == "owner" and role != "owner":
             await _keep_an_owner(conn, actor.workspace_id, user_id)
         await conn.execute(users.update().where(users.c.id == user_id).values(role=role))
         row = await _user_row(conn, actor.workspace_id, user_id)
@@ -174,8 +187,8 @@ async def delete_user(hub: Hub, *, actor: Principal, user_id: str) -> None:
     actor.require("admin")
     async with hub.db.write() as conn:
         row = await _user_row(conn, actor.workspace_id, user_id)
+        actor.require_over(row.role, "delete")
         if row.role == "owner":
-            actor.require("owner")
             await _keep_an_owner(conn, actor.workspace_id, user_id)
         await conn.execute(api_tokens.update().where(api_tokens.c.user_id == user_id,
                                                      api_tokens.c.revoked_at.is_(None))
@@ -194,22 +207,33 @@ def _token_dict(row: Any) -> dict[str, Any]:
 
 async def create_token(hub: Hub, *, actor: Principal, name: str, user_id: str | None = None,
                        expires_in: float | None = None) -> dict[str, Any]:
-    """A new token for ``user_id`` (default: the caller); the secret is returned only here."""
+    """A new token for ``user_id`` (default: the caller); the secret is returned only here.
+
+    Admins may mint tokens for others, never for a user whose role is above their own (the
+    token would act with that role)."""
     target = user_id or actor.user_id
     if target != actor.user_id:
         actor.require("admin")
     expires_at = time.time() + expires_in if expires_in else None
     async with hub.db.write() as conn:
-        await _user_row(conn, actor.workspace_id, target)
+        row = await _user_row(conn, actor.workspace_id, target)
+        actor.require_over(row.role, "create a token for")
         tid, token = await _insert_token(conn, actor.workspace_id, target, name, expires_at)
         row = (await conn.execute(sa.select(api_tokens).where(api_tokens.c.id == tid))).one()
     return {**_token_dict(row), "token": token}
 
 
 async def list_tokens(hub: Hub, *, actor: Principal) -> list[dict[str, Any]]:
+    """The caller's tokens; admins also see those of users whose role is not above theirs."""
     query = sa.select(api_tokens).where(api_tokens.c.workspace_id == actor.workspace_id)
     if ROLES.index(actor.role) < ROLES.index("admin"):
         query = query.where(api_tokens.c.user_id == actor.user_id)
+    else:
+        visible = sa.select(users.c.id).where(
+            users.c.workspace_id == actor.workspace_id,
+            users.c.role.in_(ROLES[:ROLES.index(actor.role) + 1]))
+        query = query.where(sa.or_(api_tokens.c.user_id == actor.user_id,
+                                   api_tokens.c.user_id.in_(visible)))
     async with hub.db.read() as conn:
         return [_token_dict(r) for r in await conn.execute(query.order_by(api_tokens.c.id))]
 
@@ -223,5 +247,8 @@ async def revoke_token(hub: Hub, *, actor: Principal, token_id: str) -> None:
             raise NotFound(f"no token '{token_id}'", code="token_not_found")
         if row.user_id != actor.user_id:
             actor.require("admin")
+            holder = (await conn.execute(sa.select(users.c.role).where(
+                users.c.id == row.user_id))).scalar_one()
+            actor.require_over(holder, "revoke a token of")
         await conn.execute(api_tokens.update().where(api_tokens.c.id == token_id)
                            .values(revoked_at=time.time()))

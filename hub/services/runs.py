@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from hub.errors import BadRequest, Conflict, HubError, NotFound
 from hub.ids import new_id
 from hub.metrics import RUN_STATUSES
+from hub.services.run_view import open_view
 from hub.store.tables import run_steps, runs, zaps
 
 if TYPE_CHECKING:
@@ -45,28 +46,6 @@ async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
     return {"id": rid, "zap_id": zap_id, "zap_version": zap.current_version, "status": "queued"}
 
 
-def _run_dict(hub: Hub, row: Any, *, full: bool) -> dict[str, Any]:
-    out = {"id": row.id, "zap_id": row.zap_id, "zap_version": row.zap_version,
-           "status": row.status, "source": row.source, "created_at": row.created_at,
-           "started_at": row.started_at, "finished_at": row.finished_at,
-           "round": row.round, "error": row.error}
-    if full:
-        out["trigger"] = hub.payloads.decode(row.workspace_id, row.trigger_data)
-        out["result"] = hub.payloads.decode(row.workspace_id, row.result)
-        out["cancel_requested"] = row.cancel_requested
-    return out
-
-
-def _step_dict(hub: Hub, row: Any) -> dict[str, Any]:
-    return {"step_id": row.step_id, "index": row.step_index, "round": row.round,
-            "attempt": row.attempt, "status": row.status,
-            "input": hub.payloads.decode(row.workspace_id, row.input),
-            "output": hub.payloads.decode(row.workspace_id, row.output), "error": row.error,
-            "started_at": row.started_at, "finished_at": row.finished_at,
-            "duration_ms": round((row.finished_at - row.started_at) * 1000, 3),
-            "idempotency_key": row.idempotency_key}
-
-
 async def list_runs(hub: Hub, *, workspace_id: str, zap_id: str | None = None,
                     status: str | None = None, limit: int = 50,
                     cursor: str | None = None) -> dict[str, Any]:
@@ -82,23 +61,26 @@ async def list_runs(hub: Hub, *, workspace_id: str, zap_id: str | None = None,
     if cursor:
         query = query.where(runs.c.id < cursor)
     query = query.order_by(runs.c.id.desc()).limit(limit + 1)
+    view = await open_view(hub, workspace_id, payloads=False)  # before the pooled connection
     async with hub.db.read() as conn:
         rows = (await conn.execute(query)).all()
-    items = [_run_dict(hub, r, full=False) for r in rows[:limit]]
-    return {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit else None}
+    items = [view.run(r, full=False) for r in rows[:limit]]
+    return view.finish(
+        {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit else None})
 
 
 async def get_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]:
-    """The run with every step attempt in order."""
+    """The run with every step attempt in order; unreadable payloads show as markers and the
+    workspace's connection secrets are masked."""
+    view = await open_view(hub, workspace_id)  # before the pooled connection: never nest
     async with hub.db.read() as conn:
         row = (await conn.execute(sa.select(runs).where(
             runs.c.id == run_id, runs.c.workspace_id == workspace_id))).first()
         if row is None:
             raise NotFound(f"no run '{run_id}'", code="run_not_found")
-        steps = await conn.execute(sa.select(run_steps).where(run_steps.c.run_id == run_id)
-                                   .order_by(run_steps.c.seq))
-        await hub.payloads.prepare(workspace_id)
-        return {**_run_dict(hub, row, full=True), "steps": [_step_dict(hub, s) for s in steps]}
+        steps = (await conn.execute(sa.select(run_steps).where(run_steps.c.run_id == run_id)
+                                    .order_by(run_steps.c.seq))).all()
+    return view.finish({**view.run(row, full=True), "steps": [view.step(s) for s in steps]})
 
 
 async def _status(conn: Any, workspace_id: str, run_id: str) -> str:

@@ -7,6 +7,7 @@ their own pool in WAL mode. On PostgreSQL one pool serves both.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,9 +62,12 @@ class Database:
 
     @staticmethod
     def _prepare_sqlite_dir(url: str) -> None:
-        path = url.split(":///", 1)[-1]
-        if path and path != ":memory:":
+        """Create the data directory (0700) and the database file (0600) before SQLite does:
+        SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
+        path = url.split(":///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:

@@ -68,18 +68,18 @@ def wrap(kek: bytes, kek_id: str, dek: bytes, associated: bytes) -> bytes:
     return bytes([VERSION, len(kid)]) + kid + seal(kek, dek, associated + b"\0" + kid)[1:]
 
 
-def wrapped_kek_id(blob: bytes) -> str:
+def wrapped_kek_id(blob: bytes, what: str = "data key") -> str:
     """The KEK id a wrapped data key names."""
     blob = bytes(blob)
     if len(blob) < 2 or blob[0] != VERSION or len(blob) < 2 + blob[1]:
-        raise DecryptionFailed("data key: unknown wrapping format")
+        raise DecryptionFailed(f"{what}: unknown wrapping format")
     return blob[2:2 + blob[1]].decode(errors="replace")
 
 
-def unwrap(kek: bytes, blob: bytes, associated: bytes) -> bytes:
+def unwrap(kek: bytes, blob: bytes, associated: bytes, what: str = "data key") -> bytes:
     """Unwrap a data key (the KEK id inside the blob is authenticated too)."""
     blob = bytes(blob)
-    kek_id = wrapped_kek_id(blob)
+    kek_id = wrapped_kek_id(blob, what)
     body = bytes([VERSION]) + blob[2 + blob[1]:]
-    return open_sealed(kek, body, associated + b"\0" + kek_id.encode(), "data key")
+    return open_sealed(kek, body, associated + b"\0" + kek_id.encode(), what)
 

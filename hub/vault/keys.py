@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -24,13 +25,14 @@ class MissingKey(HubError):
     status = 500
     title = "Missing key"
 
-    def __init__(self, key_ids: list[str]) -> None:
+    def __init__(self, key_ids: list[str], where: str, needed_by: str = "stored data") -> None:
         ids = ", ".join(key_ids)
         super().__init__(
-            f"stored data is encrypted under key(s) {ids}, which the secret store does not "
-            "hold. Restore the key ring file (<data dir>/master.key) or HUB_MASTER_KEY from "
-            "backup, or configure the secret-store plugin that holds them, then start again. "
-            "Nothing was decrypted or changed.", extra={"key_ids": key_ids})
+            f"{needed_by} is encrypted under key(s) {ids}, not found in {where}. Restore the "
+            "key ring file (<data dir>/master.key) or HUB_MASTER_KEY from backup, or configure "
+            "the secret-store plugin that holds them, then start again. Nothing was "
+            "decrypted, created or changed.",
+            extra={"key_ids": key_ids, "expected_in": where})
 
 
 def _store(hub: Hub) -> SecretStore:
@@ -48,7 +50,12 @@ def kek(store: SecretStore, kek_id: str) -> bytes:
     try:
         return store.get_key(kek_id)
     except KeyError:
-        raise MissingKey([kek_id]) from None
+        raise MissingKey([kek_id], store.location()) from None
+
+
+def record(row: Any) -> str:
+    """How errors and reports name a ``data_keys`` row (ids only, never key material)."""
+    return f"data_keys {row.id} (workspace {row.workspace_id}, purpose {row.purpose})"
 
 
 async def create(conn: Any, hub: Hub, workspace_id: str, purpose: str) -> tuple[str, bytes]:
@@ -64,19 +71,25 @@ async def create(conn: Any, hub: Hub, workspace_id: str, purpose: str) -> tuple[
 
 
 def unwrap_row(hub: Hub, row: Any) -> bytes:
-    """The plain data key of a ``data_keys`` row."""
-    kek_id = envelope.wrapped_kek_id(row.wrapped)
-    return envelope.unwrap(kek(_store(hub), kek_id), row.wrapped,
-                           _aad(row.workspace_id, row.id, row.purpose))
+    """The plain data key of a ``data_keys`` row; failures name the row."""
+    what = record(row)
+    kek_id = envelope.wrapped_kek_id(row.wrapped, what)
+    store = _store(hub)
+    try:
+        key = store.get_key(kek_id)
+    except KeyError:
+        raise MissingKey([kek_id], store.location(), what) from None
+    return envelope.unwrap(key, row.wrapped, _aad(row.workspace_id, row.id, row.purpose), what)
 
 
 async def load(conn: Any, hub: Hub, key_id: str, workspace_id: str, purpose: str) -> bytes:
     """Unwrap data key ``key_id``, which must belong to ``workspace_id`` and ``purpose``."""
     row = (await conn.execute(sa.select(data_keys).where(data_keys.c.id == key_id))).first()
     if row is None:
-        raise envelope.DecryptionFailed(f"data key {key_id} is missing")
+        raise envelope.DecryptionFailed(f"data_keys {key_id}: no such row (wanted for the "
+                                        f"{purpose} of workspace {workspace_id})")
     if row.workspace_id != workspace_id or row.purpose != purpose:
-        raise envelope.DecryptionFailed(f"data key {key_id} belongs to another record")
+        raise envelope.DecryptionFailed(f"{record(row)}: belongs to another record")
     return unwrap_row(hub, row)
 
 
@@ -88,41 +101,96 @@ async def counts(hub: Hub) -> dict[str, int]:
 
 
 async def check_available(hub: Hub) -> None:
-    """Refuse to start when stored data names a KEK the store lacks (``missing_key``)."""
+    """Refuse to start when stored data names a KEK the store lacks (``missing_key``).
+
+    Only a database without any data key (nothing encrypted yet) lets the store create a
+    first key; otherwise a lost key ring stays lost until it is restored, and is never
+    replaced by a new key.
+    """
     store = _store(hub)
+    used = await counts(hub)
+    if not used:
+        store.ensure_key()
     missing = []
-    for kek_id in sorted(await counts(hub)):
+    for kek_id in sorted(used):
         try:
             store.get_key(kek_id)
         except KeyError:
             missing.append(kek_id)
     if missing:
-        raise MissingKey(missing)
+        raise MissingKey(missing, store.location())
+    store.current_key_id()  # fail at start, not at first use
 
 
-async def rewrap_batch(hub: Hub, target: str, batch: int = 200) -> int:
-    """Re-wrap up to ``batch`` data keys not yet on KEK ``target``; return how many moved.
+@dataclass
+class Rewrapped:
+    """One page of a rotation: rows moved, rows that could not be unwrapped, the cursor."""
+
+    moved: int = 0
+    bad: list[dict[str, str]] = field(default_factory=list)
+    after: str | None = None  # pass back for the next page; ``None`` when nothing is left
+
+
+def _bad(row: Any, exc: HubError) -> dict[str, str]:
+    return {"table": "data_keys", "id": row.id, "workspace_id": row.workspace_id,
+            "purpose": row.purpose, "kek_id": row.kek_id, "code": exc.code,
+            "message": exc.message}
+
+
+def _try_unwrap(hub: Hub, row: Any, bad: list[dict[str, str]]) -> bytes | None:
+    try:
+        return unwrap_row(hub, row)
+    except (envelope.DecryptionFailed, MissingKey) as exc:
+        bad.append(_bad(row, exc))
+        return None
+
+
+async def rewrap_batch(hub: Hub, target: str, batch: int = 200, after: str = "") -> Rewrapped:
+    """Re-wrap up to ``batch`` data keys after id ``after`` not yet on KEK ``target``.
 
     Idempotent and safe while the hub serves: each row is updated only if it still holds
-    the wrapping that was read, and the data key itself never changes.
+    the wrapping that was read, and the data key itself never changes. A row that cannot be
+    unwrapped (corrupt, or under a key the store lacks) is reported in ``bad`` and left as
+    it is; the rotation goes on with the others.
     """
-    store = _store(hub)
-    new_kek = kek(store, target)
+    new_kek = kek(_store(hub), target)
     async with hub.db.read() as conn:
         rows = (await conn.execute(sa.select(data_keys).where(
-            data_keys.c.kek_id != target).order_by(data_keys.c.id).limit(batch))).all()
+            data_keys.c.kek_id != target, data_keys.c.id > after,
+        ).order_by(data_keys.c.id).limit(batch))).all()
     if not rows:
-        return 0
-    now = time.time()
-    async with hub.db.write() as conn:
+        return Rewrapped()
+    out = Rewrapped(after=rows[-1].id)
+    updates = []
+    for row in rows:
+        dek = _try_unwrap(hub, row, out.bad)
+        if dek is not None:
+            updates.append((row, envelope.wrap(new_kek, target, dek,
+                                               _aad(row.workspace_id, row.id, row.purpose))))
+    if updates:
+        now = time.time()
+        async with hub.db.write() as conn:
+            for row, wrapped in updates:
+                done = await conn.execute(data_keys.update().where(
+                    data_keys.c.id == row.id, data_keys.c.wrapped == row.wrapped,
+                ).values(kek_id=target, wrapped=wrapped, updated_at=now))
+                out.moved += done.rowcount
+    return out
+
+
+async def unreadable(hub: Hub, batch: int = 500) -> list[dict[str, str]]:
+    """Every data key that cannot be unwrapped now, with its id and the reason."""
+    bad: list[dict[str, str]] = []
+    after = ""
+    while True:
+        async with hub.db.read() as conn:
+            rows = (await conn.execute(sa.select(data_keys).where(
+                data_keys.c.id > after).order_by(data_keys.c.id).limit(batch))).all()
+        if not rows:
+            return bad
         for row in rows:
-            dek = unwrap_row(hub, row)
-            wrapped = envelope.wrap(new_kek, target, dek,
-                                    _aad(row.workspace_id, row.id, row.purpose))
-            await conn.execute(data_keys.update().where(
-                data_keys.c.id == row.id, data_keys.c.wrapped == row.wrapped,
-            ).values(kek_id=target, wrapped=wrapped, updated_at=now))
-    return len(rows)
+            _try_unwrap(hub, row, bad)
+        after = rows[-1].id
 
 
 async def pending(hub: Hub, target: str) -> int:

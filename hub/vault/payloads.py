@@ -7,6 +7,8 @@ setting ``encrypt_payloads`` (on by default). Sealed blobs start with the format
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,17 @@ if TYPE_CHECKING:
 
 PURPOSE = "payload"
 REFRESH = 30.0  # seconds a workspace's setting is cached (another process may change it)
+RETRY_UNREADABLE = 5.0  # seconds an unreadable payload key is not tried again (nor logged)
+log = logging.getLogger("hub.vault")
+
+
+class WorkspaceKeyUnreadable(HubError):
+    """The workspace's payload data key cannot be unwrapped: its runs can be neither stored
+    nor read until the key (its ``data_keys`` row or the KEK) is restored from backup."""
+
+    code = "workspace_key_unreadable"
+    status = 503
+    title = "Workspace key unreadable"
 
 
 @dataclass
@@ -37,20 +50,56 @@ class _Workspace:
 
 
 class SealingCodec(codec.PayloadCodec):
-    """Seals payloads with AES-256-GCM under the workspace's payload data key."""
+    """Seals payloads with AES-256-GCM under the workspace's payload data key.
+
+    ``prepare`` loads each workspace once: concurrent callers share one load (which takes
+    one pooled connection at a time, never two), and a workspace whose key cannot be
+    unwrapped fails fast with ``workspace_key_unreadable`` for ``RETRY_UNREADABLE`` seconds,
+    logged once, without touching other workspaces.
+    """
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self._ws: dict[str, _Workspace] = {}
+        self._unreadable: dict[str, tuple[WorkspaceKeyUnreadable, float]] = {}
+        self._loading: dict[str, asyncio.Task[None]] = {}
 
     async def prepare(self, workspace_id: str) -> None:
         found = self._ws.get(workspace_id)
         if found is not None and time.monotonic() - found.loaded < REFRESH:
             return
+        failed = self._unreadable.get(workspace_id)
+        if failed is not None and time.monotonic() - failed[1] < RETRY_UNREADABLE:
+            raise WorkspaceKeyUnreadable(failed[0].message, extra=failed[0].extra)
+        task = self._loading.get(workspace_id)
+        if task is None:
+            task = asyncio.create_task(self._load(workspace_id))
+            self._loading[workspace_id] = task
+            task.add_done_callback(lambda t: self._loaded(workspace_id, t))
+        await asyncio.shield(task)
+
+    def _loaded(self, workspace_id: str, task: asyncio.Task[None]) -> None:
+        if self._loading.get(workspace_id) is task:
+            del self._loading[workspace_id]
+        if not task.cancelled():
+            task.exception()  # retrieved here too, in case every waiter was cancelled
+
+    async def _load(self, workspace_id: str) -> None:
+        found = self._ws.get(workspace_id)
         if found is not None:
             found.enabled, found.loaded = await self._enabled(workspace_id), time.monotonic()
             return
-        enabled, dek = await self._load_or_create(workspace_id)
+        try:
+            enabled, dek = await self._load_or_create(workspace_id)
+        except (envelope.DecryptionFailed, keys.MissingKey) as exc:
+            error = WorkspaceKeyUnreadable(
+                f"workspace {workspace_id}: its payload key (vault_settings {workspace_id}) "
+                f"is unreadable: {exc.message}. Restore it from backup",
+                extra={"workspace_id": workspace_id, "cause": exc.code})
+            log.error("vault: %s", error.message)
+            self._unreadable[workspace_id] = (error, time.monotonic())
+            raise error from None
+        self._unreadable.pop(workspace_id, None)
         self._ws[workspace_id] = _Workspace(enabled, AESGCM(dek),
                                             envelope.aad(PURPOSE, workspace_id),
                                             time.monotonic())
@@ -58,13 +107,14 @@ class SealingCodec(codec.PayloadCodec):
     def forget(self, workspace_id: str) -> None:
         """Drop the cached setting so the next ``prepare`` reads it again."""
         self._ws.pop(workspace_id, None)
+        self._unreadable.pop(workspace_id, None)
 
     async def _enabled(self, workspace_id: str) -> bool:
         async with self.hub.db.read() as conn:
             return bool((await conn.execute(sa.select(vault_settings.c.encrypt_payloads).where(
                 vault_settings.c.workspace_id == workspace_id))).scalar_one())
 
-    async def _load_or_create(self, workspace_id: str) -> tuple[bool, bytes]:
+    async def _load_or_create(self, workspace_id: str, again: bool = True) -> tuple[bool, bytes]:
         query = sa.select(vault_settings).where(vault_settings.c.workspace_id == workspace_id)
         async with self.hub.db.read() as conn:
             row = (await conn.execute(query)).first()
@@ -78,8 +128,10 @@ class SealingCodec(codec.PayloadCodec):
                     workspace_id=workspace_id, encrypt_payloads=True, payload_key_id=key_id,
                     updated_at=time.time()))
             return True, dek
-        except IntegrityError:  # another process created it first
-            return await self._load_or_create(workspace_id)
+        except IntegrityError:  # another process created it first (or no such workspace)
+            if not again:
+                raise
+            return await self._load_or_create(workspace_id, again=False)
 
     def _get(self, workspace_id: str) -> _Workspace:
         found = self._ws.get(workspace_id)

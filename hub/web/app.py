@@ -12,10 +12,12 @@ from typing import Any
 import pluggy
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import __version__
 from hub.context import Hub
 from hub.engine.worker import Worker
+from hub.errors import HubError
 from hub.intake.gctune import serving_gc
 from hub.scheduler import start_scheduler
 from hub.services.identity import bootstrap
@@ -35,6 +37,41 @@ def print_setup_token(token: str, settings: Settings) -> None:
         f"Setup token (shown only now; store it safely):\n\n    {token}\n\n"
         f"Try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/me\n",
         file=sys.stderr, flush=True)
+
+
+class StartupRefusal:
+    """ASGI middleware: when the hub refuses to start with a stable code (``missing_key``,
+    ``bad_master_key`` ...), print ``error[code]: message`` once instead of letting the
+    server log the lifespan's traceback; the server then exits non-zero as for any failed
+    start-up. Other lifespan errors keep their traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def hold_failure(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                held.append(message)  # sent below, once the error is known
+            else:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, hold_failure)
+        except HubError as exc:
+            if not held:
+                raise
+            print(f"error[{exc.code}]: {exc.message}", file=sys.stderr,  # noqa: T201
+                  flush=True)
+            await send({"type": "lifespan.startup.failed", "message": ""})
+        except BaseException:
+            for message in held:
+                await send(message)
+            raise
 
 
 def create_app(settings: Settings | None = None, *,
@@ -68,6 +105,7 @@ def create_app(settings: Settings | None = None, *,
     app = FastAPI(title="zaphub", version=__version__, lifespan=lifespan,
                   description="AI orchestration hub: zaps, runs, plugins.")
     problems.install(app)
+    app.add_middleware(StartupRefusal)  # inside the hook shortcut: not on its hot path
     app.add_middleware(hooks.HookShortcut)  # /hooks/{id}: a lean ASGI path
     app.add_middleware(ApiGuard)  # /api/v1: token first, then a capped, timed body
     for module in (zaps, runs, identity, ops, catalog, connections, oauth, ai, audit, hooks):
