@@ -151,7 +151,7 @@ def test_scaffolded_plugin_in_a_fresh_venv(tmp_path: Path, serve: Any) -> None:
     tests = subprocess.Popen([str(venv.bin / "python"), "-m", "pytest", "-q", "-p",
                               "no:cacheprovider", "tests"], cwd=plugin, env=venv.env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    fake = _load_fake(plugin).FakeExample(api_key="sk-acme").start()
+    fake = _load_fake(plugin).FakeExample(api_key="sk-acme-test-key").start()
     try:
         base, token = serve(venv)
         with httpx.Client(base_url=base, timeout=30,
@@ -166,7 +166,7 @@ def test_scaffolded_plugin_in_a_fresh_venv(tmp_path: Path, serve: Any) -> None:
 
 def _zaps_and_runs(api: httpx.Client, fake: Any) -> None:
     made = api.post("/api/v1/connections", json={
-        "connector": "acme", "name": "demo", "values": {"api_key": "sk-acme",
+        "connector": "acme", "name": "demo", "values": {"api_key": "sk-acme-test-key",
                                                         "base_url": fake.url}})
     assert made.status_code == 201, made.text
     yaml = {"Content-Type": "application/yaml"}
