@@ -1,10 +1,11 @@
 """Engine throughput benchmark: a 3-step zap run N times through the real worker.
 
     taskset -c 0 python bench/engine.py [--runs 5000] [--rounds 3] [--db postgresql+asyncpg://...]
-        [--plain]
+        [--plain] [--synchronous full|normal]
 
 Run payloads (trigger data, step inputs and outputs) are encrypted at rest as in a default
 workspace; ``--plain`` turns payload encryption off for the workspace to measure its cost.
+``--synchronous`` sets ``HUB_SQLITE_SYNCHRONOUS`` (SQLite only; default ``full``).
 
 Each round uses a fresh database (a temporary SQLite file, or a fresh schema on PostgreSQL).
 All runs are enqueued first (timed separately), then one in-process worker executes them with
@@ -135,7 +136,8 @@ async def pg_schema(url: str, schema: str, create: bool) -> None:
 async def run_round(args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         if not args.db:
-            return await one_round(Settings(data_dir=Path(tmp)), args)
+            return await one_round(Settings(data_dir=Path(tmp),
+                                            sqlite_synchronous=args.synchronous), args)
         schema = "bench_" + secrets.token_hex(4)
         await pg_schema(args.db, schema, create=True)
         try:
@@ -156,8 +158,12 @@ def main() -> None:
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
     parser.add_argument("--plain", action="store_true",
                         help="turn payload encryption at rest off for the workspace")
+    parser.add_argument("--synchronous", choices=("full", "normal"), default="full",
+                        help="SQLite synchronous mode of the writer (HUB_SQLITE_SYNCHRONOUS)")
     args = parser.parse_args()
     backend = "postgresql" if args.db else "sqlite"
+    if not args.db:
+        backend += f" synchronous={args.synchronous}"
     print(f"engine bench: {args.runs} runs x 3 steps, {backend}, concurrency "
           f"{args.concurrency}, enqueue {args.enqueue}, payloads "
           f"{'plain' if args.plain else 'encrypted'}, python {sys.version.split()[0]}")

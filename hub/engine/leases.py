@@ -65,7 +65,7 @@ class Leases:
         async with self.db.write() as conn:
             now = self.db.now()
             due = sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running")),
-                                             runs.c.due_at <= now)
+                                             runs.c.due_at <= self.db.now(stable=True))
             if exclude:
                 due = due.where(runs.c.id.not_in(exclude))
             due = due.order_by(runs.c.due_at).limit(n)

@@ -86,16 +86,18 @@ class Database:
         return cls(settings.resolved_database_url, schema=settings.database_schema,
                    synchronous=settings.sqlite_synchronous)
 
-    def now(self) -> Any:
+    def now(self, *, stable: bool = False) -> Any:
         """The current time (UNIX seconds) for a statement inside ``write()``.
 
         On SQLite the writer holds the database lock once ``write()`` has yielded, so the
-        process clock read then is later than any wait for the lock; on PostgreSQL the
-        statement reads the server's clock when it runs (``clock_timestamp()``), so leases are
-        judged by one clock whatever host a worker runs on.
+        process clock read then is later than any wait for the lock. On PostgreSQL the
+        statement reads the server's clock (``clock_timestamp()``) when it writes, so a lease
+        is judged by one clock whatever host its worker runs on; ``stable=True`` gives the
+        statement's start instead (``statement_timestamp()``), which an index can compare with.
         """
         if self.is_postgres:
-            return sa.cast(sa.extract("epoch", sa.func.clock_timestamp()), sa.Float(precision=53))
+            fn = sa.func.statement_timestamp() if stable else sa.func.clock_timestamp()
+            return sa.cast(sa.extract("epoch", fn), sa.Float(precision=53))
         return time.time()
 
     @asynccontextmanager
