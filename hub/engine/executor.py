@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hub.ai.governance import governor_for
@@ -24,6 +23,7 @@ from hub.engine.failures import (
     error_of,
     is_transient,
 )
+from hub.engine.leases import Claimed
 from hub.engine.steps import Attempt, backoff_delay, run_attempt
 from hub.errors import HubError
 from hub.expressions import ExpressionError, evaluate_condition
@@ -40,22 +40,6 @@ DONE = ("succeeded", "skipped")
 PAYLOAD_UNREADABLE = "payload_unreadable"  # stored run data that cannot be decoded
 
 Fence = Callable[[str], Awaitable[None]]
-
-
-@dataclass
-class Claimed:
-    """A run this worker holds the lease on, with its committed step rows."""
-
-    id: str
-    workspace_id: str
-    zap_id: str
-    zap_version: int
-    trigger_data: bytes
-    round: int
-    claims: int  # the lease generation: every write of this claim is fenced by it
-    stalled_claims: int = 1  # claims since the last committed step, this one included
-    cancel_requested: bool = False
-    prior: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def _unfenced(run_id: str) -> None:

@@ -15,13 +15,12 @@ the lease in the database first and stops the run if it was lost.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from hub.engine.checkpoint import LeaseLost
-from hub.engine.executor import Claimed
 from hub.store.db import Database
 from hub.store.tables import run_steps, runs
 
@@ -29,6 +28,22 @@ CLAIMED = (runs.c.id, runs.c.workspace_id, runs.c.zap_id, runs.c.zap_version,
            runs.c.trigger_data, runs.c.round, runs.c.claims, runs.c.stalled_claims,
            runs.c.cancel_requested)
 TOO_MANY_CLAIMS = "too_many_claims"
+
+
+@dataclass
+class Claimed:
+    """A run this worker holds the lease on, with its committed step rows."""
+
+    id: str
+    workspace_id: str
+    zap_id: str
+    zap_version: int
+    trigger_data: bytes
+    round: int
+    claims: int  # the lease generation: every write of this claim is fenced by it
+    stalled_claims: int = 1  # claims since the last committed step, this one included
+    cancel_requested: bool = False
+    prior: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

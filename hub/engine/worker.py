@@ -18,9 +18,9 @@ import time
 from typing import TYPE_CHECKING
 
 from hub.engine.checkpoint import Checkpointer, LeaseLost
-from hub.engine.executor import Claimed, RunExecution, emit_finished
+from hub.engine.executor import RunExecution, emit_finished
 from hub.engine.failures import describe, error_of, is_transient
-from hub.engine.leases import TOO_MANY_CLAIMS, Leases
+from hub.engine.leases import TOO_MANY_CLAIMS, Claimed, Leases
 
 if TYPE_CHECKING:
     from hub.context import Hub
