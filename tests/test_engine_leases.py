@@ -164,6 +164,19 @@ async def test_the_fence_is_free_while_fresh_then_renews_or_stops(
         await worker.leases.fence(rid)
 
 
+async def test_a_renewal_tells_lost_from_released(hub: Hub, ws: str) -> None:
+    ids = await queue(hub, ws, [echo("a")], n=2)
+    worker = Worker(hub)
+    claimed = {c.id: c for c in await worker.claim(2)}
+    done, taken = ids
+    await worker.cp.commit(done, claimed[done].claims, run_update={  # finished just now
+        "status": "succeeded", "lease_owner": None})
+    await steal(hub, taken)
+    renewal = await worker.leases.renew(ids)
+    await worker.cp.close()
+    assert (renewal.kept, renewal.lost) == (set(), {taken})  # only the stolen one is lost
+
+
 async def test_a_lost_fence_stops_the_run_before_the_next_side_effect(hub: Hub, ws: str) -> None:
     [rid] = await queue(hub, ws, [echo("a"), echo("b")])
     worker = Worker(hub)

@@ -55,6 +55,18 @@ class Lease:
     valid_until: float  # time.monotonic(); before it no other worker can hold the run
 
 
+@dataclass
+class Renewal:
+    """What a renewal found: leases extended, cancellations asked, leases another claim took.
+
+    A run in none of them was released by this worker itself (finished or re-queued).
+    """
+
+    kept: set[str] = field(default_factory=set)
+    cancel: set[str] = field(default_factory=set)
+    lost: set[str] = field(default_factory=set)
+
+
 class Leases:
     """Claims, renews and checks the leases of one worker (``owner``)."""
 
@@ -112,26 +124,31 @@ class Leases:
             status="failed", error=error, finished_at=now, due_at=now, lease_owner=None,
             stalled_claims=0))
 
-    async def renew(self, run_ids: list[str]) -> tuple[set[str], set[str]]:
-        """Extend the held leases of ``run_ids`` that are still ours (same generation).
-
-        Returns the runs still held and, among them, those whose cancellation was requested.
-        """
-        leases = [self.held[r] for r in run_ids if r in self.held]
+    async def renew(self, run_ids: list[str]) -> Renewal:
+        """Extend the held leases of ``run_ids`` that are still ours (same generation)."""
+        leases = {r: self.held[r] for r in run_ids if r in self.held}
         if not leases:
-            return set(), set()
+            return Renewal()
         since = time.monotonic()
         ours = sa.or_(*(sa.and_(runs.c.id == lease.run_id, runs.c.claims == lease.generation)
-                        for lease in leases))
+                        for lease in leases.values()))
         async with self.db.write() as conn:
             stmt = runs.update().where(
                 ours, runs.c.lease_owner == self.owner, runs.c.status == "running",
             ).values(due_at=self.db.now() + self.seconds).returning(
                 runs.c.id, runs.c.claims, runs.c.cancel_requested)
             rows = (await conn.execute(stmt)).all()
+            missing = set(leases) - {r.id for r in rows}
+            generations: dict[str, int] = {}
+            if missing:  # taken by a later claim, or released by this worker a moment ago?
+                found = await conn.execute(sa.select(runs.c.id, runs.c.claims).where(
+                    runs.c.id.in_(missing)))
+                generations = {row.id: row.claims for row in found}
         for row in rows:
             self._hold(row.id, row.claims, since)
-        return {r.id for r in rows}, {r.id for r in rows if r.cancel_requested}
+        return Renewal(kept={r.id for r in rows},
+                       cancel={r.id for r in rows if r.cancel_requested},
+                       lost={r for r in missing if generations.get(r) != leases[r].generation})
 
     async def fence(self, run_id: str) -> None:
         """Raise ``LeaseLost`` unless this worker surely still holds ``run_id``.
@@ -143,8 +160,7 @@ class Leases:
             raise LeaseLost(run_id)
         if time.monotonic() < lease.valid_until:
             return
-        kept, _ = await self.renew([run_id])
-        if run_id not in kept:
+        if run_id not in (await self.renew([run_id])).kept:
             self.drop(run_id)
             raise LeaseLost(run_id)
 

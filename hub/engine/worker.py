@@ -218,10 +218,8 @@ class Worker:
                 log.exception("lease renewal failed")
 
     async def _renew(self) -> None:
-        held = list(self.active)
-        kept, cancel = await self.leases.renew(held)
-        for run_id in cancel:
+        renewal = await self.leases.renew(list(self.active))
+        for run_id in renewal.cancel:
             self.cancel_local(run_id, "cancel")
-        for run_id in held:
-            if run_id not in kept and run_id in self.active:
-                self.cancel_local(run_id, "lost")
+        for run_id in renewal.lost:
+            self.cancel_local(run_id, "lost")
