@@ -9,8 +9,9 @@ workspace; ``--plain`` turns payload encryption off for the workspace to measure
 
 Each round uses a fresh database (a temporary SQLite file, or a fresh schema on PostgreSQL).
 All runs are enqueued first (timed separately), then one in-process worker executes them with
-durable step checkpoints. Reports completed runs/s and per-run latency percentiles from the
-runs table; prints the median of the rounds.
+durable step checkpoints. Reports completed runs/s, the worker process's CPU time and SQL
+statements per run (steadier than wall time on a shared machine) and per-run latency
+percentiles from the runs table; prints the median of the rounds.
 """
 
 from __future__ import annotations
@@ -87,6 +88,18 @@ async def enqueue(hub: Hub, ws: str, zap: dict[str, Any], n: int, api: bool) -> 
     return time.perf_counter() - t0
 
 
+def count_statements(hub: Hub) -> list[int]:
+    """A live count of the SQL statements the hub sends (writer and readers)."""
+    count = [0]
+
+    def seen(*_args: Any) -> None:
+        count[0] += 1
+
+    for engine in {hub.db.writer, hub.db.reader}:
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    return count
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -102,10 +115,11 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
         zap = await zaps.create_zap(hub, workspace_id=ws, document=ZAP)
         enq = await enqueue(hub, ws, zap, args.runs, args.enqueue == "api")
         worker = hub.worker = Worker(hub, concurrency=args.concurrency)
-        t0 = time.perf_counter()
+        statements = count_statements(hub)
+        t0, cpu0 = time.perf_counter(), time.process_time()
         worker.start()
         await asyncio.wait_for(observer.done.wait(), timeout=600)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         async with hub.db.read() as conn:
             rows = (await conn.execute(sa.select(
                 runs.c.status, runs.c.created_at, runs.c.started_at, runs.c.finished_at))).all()
@@ -116,7 +130,8 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
     run_lat = [r.finished_at - r.started_at for r in rows]
     e2e = [r.finished_at - r.created_at for r in rows]
     return {"enqueue/s": args.runs / enq, "runs/s": args.runs / elapsed,
-            "steps/s": 3 * args.runs / elapsed,
+            "steps/s": 3 * args.runs / elapsed, "cpu ms/run": cpu * 1e3 / args.runs,
+            "SQL statements/run": statements[0] / args.runs,
             "run p50 ms": pct(run_lat, .5) * 1e3, "run p99 ms": pct(run_lat, .99) * 1e3,
             "created->finished p50 ms": pct(e2e, .5) * 1e3,
             "created->finished p99 ms": pct(e2e, .99) * 1e3}
@@ -147,6 +162,10 @@ async def run_round(args: argparse.Namespace) -> dict[str, float]:
             await pg_schema(args.db, schema, create=False)
 
 
+def num(value: float) -> str:
+    return f"{value:,.2f}" if value < 100 else f"{value:,.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5000)
@@ -175,9 +194,9 @@ def main() -> None:
         else:
             res = asyncio.run(run_round(args))
         results.append(res)
-        print(f"round {i + 1}: " + ", ".join(f"{k} {v:,.1f}" for k, v in res.items()), flush=True)
+        print(f"round {i + 1}: " + ", ".join(f"{k} {num(v)}" for k, v in res.items()), flush=True)
     print("median:  " + ", ".join(
-        f"{k} {statistics.median(r[k] for r in results):,.1f}" for k in results[0]))
+        f"{k} {num(statistics.median(r[k] for r in results))}" for k in results[0]))
 
 
 if __name__ == "__main__":
