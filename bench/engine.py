@@ -1,15 +1,17 @@
 """Engine throughput benchmark: a 3-step zap run N times through the real worker.
 
     taskset -c 0 python bench/engine.py [--runs 5000] [--rounds 3] [--db postgresql+asyncpg://...]
-        [--plain]
+        [--plain] [--synchronous full|normal]
 
 Run payloads (trigger data, step inputs and outputs) are encrypted at rest as in a default
 workspace; ``--plain`` turns payload encryption off for the workspace to measure its cost.
+``--synchronous`` sets ``HUB_SQLITE_SYNCHRONOUS`` (SQLite only; default ``full``).
 
 Each round uses a fresh database (a temporary SQLite file, or a fresh schema on PostgreSQL).
 All runs are enqueued first (timed separately), then one in-process worker executes them with
-durable step checkpoints. Reports completed runs/s and per-run latency percentiles from the
-runs table; prints the median of the rounds.
+durable step checkpoints. Reports completed runs/s, the worker process's CPU time and SQL
+statements per run (steadier than wall time on a shared machine) and per-run latency
+percentiles from the runs table; prints the median of the rounds.
 """
 
 from __future__ import annotations
@@ -86,6 +88,18 @@ async def enqueue(hub: Hub, ws: str, zap: dict[str, Any], n: int, api: bool) -> 
     return time.perf_counter() - t0
 
 
+def count_statements(hub: Hub) -> list[int]:
+    """A live count of the SQL statements the hub sends (writer and readers)."""
+    count = [0]
+
+    def seen(*_args: Any) -> None:
+        count[0] += 1
+
+    for engine in {hub.db.writer, hub.db.reader}:
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    return count
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -101,10 +115,11 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
         zap = await zaps.create_zap(hub, workspace_id=ws, document=ZAP)
         enq = await enqueue(hub, ws, zap, args.runs, args.enqueue == "api")
         worker = hub.worker = Worker(hub, concurrency=args.concurrency)
-        t0 = time.perf_counter()
+        statements = count_statements(hub)
+        t0, cpu0 = time.perf_counter(), time.process_time()
         worker.start()
         await asyncio.wait_for(observer.done.wait(), timeout=600)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         async with hub.db.read() as conn:
             rows = (await conn.execute(sa.select(
                 runs.c.status, runs.c.created_at, runs.c.started_at, runs.c.finished_at))).all()
@@ -115,7 +130,8 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
     run_lat = [r.finished_at - r.started_at for r in rows]
     e2e = [r.finished_at - r.created_at for r in rows]
     return {"enqueue/s": args.runs / enq, "runs/s": args.runs / elapsed,
-            "steps/s": 3 * args.runs / elapsed,
+            "steps/s": 3 * args.runs / elapsed, "cpu ms/run": cpu * 1e3 / args.runs,
+            "SQL statements/run": statements[0] / args.runs,
             "run p50 ms": pct(run_lat, .5) * 1e3, "run p99 ms": pct(run_lat, .99) * 1e3,
             "created->finished p50 ms": pct(e2e, .5) * 1e3,
             "created->finished p99 ms": pct(e2e, .99) * 1e3}
@@ -135,7 +151,8 @@ async def pg_schema(url: str, schema: str, create: bool) -> None:
 async def run_round(args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         if not args.db:
-            return await one_round(Settings(data_dir=Path(tmp)), args)
+            return await one_round(Settings(data_dir=Path(tmp),
+                                            sqlite_synchronous=args.synchronous), args)
         schema = "bench_" + secrets.token_hex(4)
         await pg_schema(args.db, schema, create=True)
         try:
@@ -143,6 +160,10 @@ async def run_round(args: argparse.Namespace) -> dict[str, float]:
                                             database_schema=schema), args)
         finally:
             await pg_schema(args.db, schema, create=False)
+
+
+def num(value: float) -> str:
+    return f"{value:,.2f}" if value < 100 else f"{value:,.1f}"
 
 
 def main() -> None:
@@ -156,8 +177,12 @@ def main() -> None:
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
     parser.add_argument("--plain", action="store_true",
                         help="turn payload encryption at rest off for the workspace")
+    parser.add_argument("--synchronous", choices=("full", "normal"), default="full",
+                        help="SQLite synchronous mode of the writer (HUB_SQLITE_SYNCHRONOUS)")
     args = parser.parse_args()
     backend = "postgresql" if args.db else "sqlite"
+    if not args.db:
+        backend += f" synchronous={args.synchronous}"
     print(f"engine bench: {args.runs} runs x 3 steps, {backend}, concurrency "
           f"{args.concurrency}, enqueue {args.enqueue}, payloads "
           f"{'plain' if args.plain else 'encrypted'}, python {sys.version.split()[0]}")
@@ -169,9 +194,9 @@ def main() -> None:
         else:
             res = asyncio.run(run_round(args))
         results.append(res)
-        print(f"round {i + 1}: " + ", ".join(f"{k} {v:,.1f}" for k, v in res.items()), flush=True)
+        print(f"round {i + 1}: " + ", ".join(f"{k} {num(v)}" for k, v in res.items()), flush=True)
     print("median:  " + ", ".join(
-        f"{k} {statistics.median(r[k] for r in results):,.1f}" for k in results[0]))
+        f"{k} {num(statistics.median(r[k] for r in results))}" for k in results[0]))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Webhook intake benchmark: signed 1 KB JSON POSTs to a GitHub-style webhook zap.
 
     python bench/intake.py [--rounds 3] [--db postgresql+asyncpg://...] [--worker]
+        [--synchronous full|normal]
 
 Starts ``hub serve`` pinned to core 0 (``taskset -c 0``) on a fresh database, creates a webhook
 zap verified with the ``github`` scheme, then loads it from core 1 with ``wrk`` (Debian package
@@ -9,7 +10,8 @@ zap verified with the ``github`` scheme, then loads it from core 1 with ``wrk`` 
 accepted (2xx) req/s and p50/p99 latency per phase (median of the rounds), the server's peak RSS,
 and then checks that every 2xx delivery is stored exactly once (events = runs = 2xx count, no
 duplicate delivery id). By default the server runs with ``--no-worker`` so the figure is the
-intake alone; ``--worker`` also executes the runs on the same core.
+intake alone; ``--worker`` also executes the runs on the same core. ``--synchronous`` sets
+``HUB_SQLITE_SYNCHRONOUS`` for the server (SQLite only; default ``full``).
 """
 
 from __future__ import annotations
@@ -196,7 +198,8 @@ def one_round(n: int, args: argparse.Namespace) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update(HUB_DATA_DIR=str(data), HUB_PORT=str(port), HUB_LOG_LEVEL="WARNING")
+    env.update(HUB_DATA_DIR=str(data), HUB_PORT=str(port), HUB_LOG_LEVEL="WARNING",
+               HUB_SQLITE_SYNCHRONOUS=args.synchronous)
     schema = f"bench_{secrets.token_hex(4)}"
     if args.db:
         asyncio.run(_fresh_schema(args.db, schema, drop=False))
@@ -233,9 +236,14 @@ def main() -> None:
     parser.add_argument("--seconds-c1", type=int, default=10, help="c=1 phase length")
     parser.add_argument("--db", help="PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("--worker", action="store_true", help="also execute runs in-process")
+    parser.add_argument("--synchronous", choices=("full", "normal"), default="full",
+                        help="SQLite synchronous mode of the writers (HUB_SQLITE_SYNCHRONOUS)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench/intake.py needs wrk: apt-get install -y wrk")
+    print(f"intake bench: {'postgresql' if args.db else 'sqlite'}"
+          f"{'' if args.db else ' synchronous=' + args.synchronous}, "
+          f"{'with' if args.worker else 'no'} worker", flush=True)
     rounds = []
     for n in range(args.rounds):
         r = one_round(n, args)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(64, ge=1, le=10_000, description="Runs per worker at once.")
     lease_seconds: float = Field(30.0, gt=0, description="How long a claimed run stays leased.")
     poll_interval: float = Field(0.5, gt=0, description="Idle worker's queue poll interval (s).")
+    max_run_claims: int = Field(
+        10, ge=1, le=1000, description="Claims of one run without a committed step before the "
+        "run fails with `too_many_claims` (a run that crashes or hangs every worker).")
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        "full", description="SQLite `synchronous` of the writer connections: `full` keeps "
+        "acknowledged webhooks and checkpoints through a power cut; `normal` may lose the last "
+        "commits then (a killed process loses nothing either way).")
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
     run_scheduler: bool = Field(True, description="`hub serve` fires schedules and polls.")
     hook_max_body: int = Field(1_048_576, ge=1, description="Largest webhook body (bytes).")
@@ -53,6 +60,11 @@ class Settings(BaseSettings):
     egress_allow: str | None = Field(
         None, description="Comma list of CIDRs and host names outbound calls may reach even "
         "though they are internal (loopback, private, link-local ...).")
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def load_plugin_names(self) -> tuple[str, ...]:

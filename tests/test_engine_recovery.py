@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import signal
 import subprocess
 import sys
@@ -14,26 +13,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from engine_support import (
+    CHILD,
+    child_env,
+    echo,
+    effects,
+    open_hub,
+    queue,
+    run_row,
+    steal,
+    step_rows,
+    until,
+)
 
 from hub.context import Hub
 from hub.engine.checkpoint import LeaseLost
 from hub.engine.worker import Worker
-from hub.plugins import create_plugin_manager
 from hub.services import identity
 from hub.services import runs as runs_svc
-from hub.services import zaps as zaps_svc
 from hub.settings import Settings
-from hub.store.tables import run_steps, runs
 from plugins import engine_fixtures as fx
-
-CHILD = Path(fx.__file__).with_name("engine_child.py")
-
-
-async def open_hub(settings: Settings) -> Hub:
-    pm = create_plugin_manager(load_entrypoints=False, settings=settings)
-    pm.register(fx, name="enginefixtures")
-    return await Hub.open(settings, pm=pm)
 
 
 @pytest.fixture
@@ -51,51 +50,6 @@ async def hub(settings: Settings) -> AsyncIterator[Hub]:
 @pytest.fixture
 def ws(owner: identity.Principal) -> str:
     return owner.workspace_id
-
-
-def echo(sid: str, **inp: Any) -> dict[str, Any]:
-    return {"id": sid, "use": "eng.echo", "input": {"label": sid, **inp}}
-
-
-async def queue(hub: Hub, ws: str, steps: list[dict[str, Any]], n: int = 1) -> list[str]:
-    doc = {"name": "z", "trigger": {"kind": "manual"}, "steps": steps}
-    zap = await zaps_svc.create_zap(hub, workspace_id=ws, document=doc)
-    return [(await runs_svc.start_run(hub, workspace_id=ws, zap_id=zap["id"], data={"i": i}))["id"]
-            for i in range(n)]
-
-
-async def until(predicate: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-async def run_row(hub: Hub, run_id: str) -> Any:
-    async with hub.db.read() as conn:
-        return (await conn.execute(sa.select(runs).where(runs.c.id == run_id))).one()
-
-
-async def step_rows(hub: Hub, run_id: str) -> list[tuple[str, str]]:
-    async with hub.db.read() as conn:
-        rows = await conn.execute(sa.select(run_steps.c.step_id, run_steps.c.status).where(
-            run_steps.c.run_id == run_id).order_by(run_steps.c.seq))
-        return [tuple(r) for r in rows]
-
-
-def child_env(settings: Settings, block: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({"HUB_DATA_DIR": str(settings.data_dir), "HUB_LEASE_SECONDS": "1.0",
-                "HUB_DATABASE_URL": settings.resolved_database_url, fx.BLOCK_ENV: block})
-    if settings.database_schema:
-        env["HUB_DATABASE_SCHEMA"] = settings.database_schema
-    return env
-
-
-def effects(log: Path) -> list[tuple[str, str]]:
-    if not log.exists():
-        return []
-    return [tuple(line.split()[:2]) for line in log.read_text().splitlines()]
 
 
 # --- a worker process dies mid-run ----------------------------------------------------------
@@ -143,7 +97,7 @@ async def test_a_run_with_every_step_committed_is_finished_without_running_steps
              "error": None, "started_at": now, "finished_at": now, "idempotency_key": f"{rid}:{s}"}
             for i, (s, status, out) in enumerate([("a", "succeeded", b'{"label":"a"}'),
                                                   ("b", "skipped", None)])]
-    await first.cp.commit(claimed.id, steps=rows)  # then the worker "dies"
+    await first.cp.commit(claimed.id, claimed.claims, steps=rows)  # then the worker "dies"
     await first.cp.close()
     second = Worker(hub, lease_seconds=1.0, poll_interval=0.01)
     await until(lambda: time.time() > now + 0.25)
@@ -200,19 +154,13 @@ async def test_two_workers_execute_every_step_exactly_once(
 # --- a worker that lost its lease may not write ---------------------------------------------
 
 
-async def steal(hub: Hub, run_id: str) -> None:
-    async with hub.db.write() as conn:
-        await conn.execute(runs.update().where(runs.c.id == run_id).values(
-            lease_owner="thief:1:feed"))
-
-
 async def test_checkpoint_rejects_a_worker_without_the_lease(hub: Hub, ws: str) -> None:
     [rid] = await queue(hub, ws, [echo("a")])
     worker = Worker(hub)
     [claimed] = await worker.claim(1)
     await steal(hub, rid)
     with pytest.raises(LeaseLost):
-        await worker.cp.commit(claimed.id, run_update={"status": "succeeded"})
+        await worker.cp.commit(claimed.id, claimed.claims, run_update={"status": "succeeded"})
     await worker.cp.close()
     row = await run_row(hub, rid)
     assert row.status == "running" and row.lease_owner == "thief:1:feed"

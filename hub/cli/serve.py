@@ -12,22 +12,34 @@ from hub.logs import setup_logging
 from hub.settings import Settings
 
 
+def load_settings(**overrides: object) -> Settings:
+    """Settings from ``HUB_*`` and the given flags; a bad value exits 2 with one line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False, include_input=False):
+            name = "HUB_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+            typer.echo(f"error[invalid_settings]: {name}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
 def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST)."),
           port: int | None = typer.Option(None, help="Port (HUB_PORT)."),
-          worker: bool = typer.Option(True, "--worker/--no-worker",
-                                      help="Run an in-process worker (HUB_RUN_WORKER).")) -> None:
+          worker: bool | None = typer.Option(
+              None, "--worker/--no-worker",
+              help="Run an in-process worker (default: HUB_RUN_WORKER, true).")) -> None:
     """Start the hub: API, webhooks and a worker, on SQLite under ./hub-data by default."""
     import uvicorn
 
     from hub.web.app import create_app
     from hub.web.protocol import http_protocol
 
-    overrides: dict[str, object] = {"run_worker": worker}
-    if host:
-        overrides["host"] = host
-    if port:
-        overrides["port"] = port
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    # A flag wins only when given; otherwise the HUB_* setting (or its default) applies.
+    given = {"host": host, "port": port, "run_worker": worker}
+    overrides = {name: value for name, value in given.items() if value is not None}
+    settings = load_settings(**overrides)
     setup_logging(settings.log_level, settings.log_format)
     app = create_app(settings, pm=load_plugins(settings))  # a refusal exits in one line
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
@@ -40,7 +52,7 @@ def worker() -> None:
     from hub.context import Hub
     from hub.engine.worker import Worker
 
-    settings = Settings()
+    settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)
     pm = load_plugins(settings)
 

@@ -3,7 +3,9 @@
 Each step waits until its checkpoint is committed before the run goes on (durable), but
 checkpoints from all concurrent runs of a worker share one transaction, so the database does
 one commit per batch instead of one per step. Every write checks that this worker still holds
-the run's lease; a run whose lease moved to another worker gets ``LeaseLost`` and no write.
+the run's lease *in the same generation* (the fencing token ``runs.claims``); a run whose lease
+expired or moved, even to a later claim by this same worker, gets ``LeaseLost`` and no write.
+A batch that fails is retried op by op, so only the guilty checkpoint fails.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from hub.store.tables import run_steps, runs
 
 
 class LeaseLost(Exception):
-    """Another worker owns the run now; this worker must stop touching it."""
+    """Another worker (or a later claim) owns the run now; this one must stop touching it."""
 
 
 @dataclass
 class _Op:
     run_id: str
+    generation: int
     steps: list[dict[str, Any]]
     run_update: dict[str, Any] | None
     future: asyncio.Future[None] = field(repr=False)
@@ -37,11 +40,16 @@ class Checkpointer:
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def commit(self, run_id: str, *, steps: list[dict[str, Any]] | None = None,
+    async def commit(self, run_id: str, generation: int, *,
+                     steps: list[dict[str, Any]] | None = None,
                      run_update: dict[str, Any] | None = None) -> None:
-        """Durably write ``steps`` rows and the ``run_update`` for ``run_id`` (lease checked)."""
+        """Durably write ``steps`` rows and the ``run_update`` for ``run_id``.
+
+        Raises ``LeaseLost`` (and writes nothing) unless this worker holds the run's lease of
+        claim ``generation``.
+        """
         fut = asyncio.get_running_loop().create_future()
-        self._pending.append(_Op(run_id, steps or [], run_update, fut))
+        self._pending.append(_Op(run_id, generation, steps or [], run_update, fut))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="hub-checkpointer")
         self._kick.set()
@@ -57,36 +65,43 @@ class Checkpointer:
             await self._kick.wait()
             self._kick.clear()
             batch, self._pending = self._pending, []
-            if not batch:
-                continue
-            try:
-                lost = await self._write(batch)
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting step
-                for op in batch:
-                    if not op.future.done():
-                        op.future.set_exception(exc)
-                continue
-            for op in batch:
-                if op.future.done():
-                    continue
-                if op.run_id in lost:
-                    op.future.set_exception(LeaseLost(op.run_id))
-                else:
-                    op.future.set_result(None)
+            if batch:
+                await self._flush(batch)
 
-    async def _write(self, batch: list[_Op]) -> set[str]:
-        ids = {op.run_id for op in batch}
+    async def _flush(self, batch: list[_Op]) -> None:
+        try:
+            lost = await self._write(batch)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting step(s)
+            if len(batch) > 1:  # find the guilty op: the others must not fail with it
+                for op in batch:
+                    await self._flush([op])
+                return
+            if not batch[0].future.done():
+                batch[0].future.set_exception(exc)
+            return
+        for op in batch:
+            if op.future.done():
+                continue
+            if id(op) in lost:
+                op.future.set_exception(LeaseLost(op.run_id))
+            else:
+                op.future.set_result(None)
+
+    async def _write(self, batch: list[_Op]) -> set[int]:
+        """Write the ops whose lease still holds; return the ``id()`` of the others."""
         async with self.db.write() as conn:
-            query = sa.select(runs.c.id).where(runs.c.id.in_(ids), runs.c.status == "running",
-                                               runs.c.lease_owner == self.owner)
+            query = sa.select(runs.c.id, runs.c.claims).where(
+                runs.c.id.in_({op.run_id for op in batch}), runs.c.status == "running",
+                runs.c.lease_owner == self.owner)
             if self.db.is_postgres:
                 query = query.with_for_update()
-            owned = set((await conn.execute(query)).scalars())
-            rows = [row for op in batch if op.run_id in owned for row in op.steps]
+            held = {row.id: row.claims for row in await conn.execute(query)}
+            ok = [op for op in batch if held.get(op.run_id) == op.generation]
+            rows = [row for op in ok for row in op.steps]
             if rows:
                 await conn.execute(run_steps.insert(), rows)
-            await self._update_runs(conn, [op for op in batch if op.run_id in owned])
-        return ids - owned
+            await self._update_runs(conn, ok)
+        return {id(op) for op in batch} - {id(op) for op in ok}
 
     @staticmethod
     async def _update_runs(conn: Any, ops: list[_Op]) -> None:

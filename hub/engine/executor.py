@@ -1,15 +1,29 @@
-"""Execute a claimed run from its last committed step to the end, checkpointing each step."""
+"""Execute a claimed run from its last committed step to the end, checkpointing each step.
+
+Whatever goes wrong inside a step (an expression, an output that cannot be stored, any
+unexpected exception) fails that step's attempt with a stable code, retried by the step's
+policy; what goes wrong outside any step (trigger data that cannot be read) fails the run.
+Before each step's side effect, ``fence`` checks that this worker still holds the run's lease.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from hub.ai.governance import governor_for
 from hub.egress import step_http
-from hub.engine.checkpoint import Checkpointer
+from hub.engine.checkpoint import Checkpointer, LeaseLost
+from hub.engine.failures import (
+    INPUT_UNSTORABLE,
+    OUTPUT_UNSTORABLE,
+    describe,
+    error_of,
+    is_transient,
+)
+from hub.engine.leases import Claimed
 from hub.engine.steps import Attempt, backoff_delay, run_attempt
 from hub.errors import HubError
 from hub.expressions import ExpressionError, evaluate_condition
@@ -23,35 +37,33 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.engine")
 DONE = ("succeeded", "skipped")
+PAYLOAD_UNREADABLE = "payload_unreadable"  # stored run data that cannot be decoded
+
+Fence = Callable[[str], Awaitable[None]]
 
 
-@dataclass
-class Claimed:
-    """A run this worker holds the lease on, with its committed step rows."""
+async def _unfenced(run_id: str) -> None:
+    return None
 
-    id: str
-    workspace_id: str
-    zap_id: str
-    zap_version: int
-    trigger_data: bytes
-    round: int
-    claims: int
-    cancel_requested: bool = False
-    prior: list[dict[str, Any]] = field(default_factory=list)
+
+def emit_finished(hub: Hub, run: Claimed, status: str, error: dict[str, Any] | None) -> None:
+    hub.metrics.runs_finished.labels(status=status).inc()
+    hub.emit({"type": "run.finished", "workspace_id": run.workspace_id, "run_id": run.id,
+              "zap_id": run.zap_id, "status": status, "error_code": (error or {}).get("code")})
 
 
 class RunExecution:
-    def __init__(self, hub: Hub, cp: Checkpointer, run: Claimed, cz: CompiledZap) -> None:
+    def __init__(self, hub: Hub, cp: Checkpointer, run: Claimed, cz: CompiledZap,
+                 fence: Fence | None = None) -> None:
         self.hub, self.cp, self.run, self.cz = hub, cp, run, cz
-        self.ctx: dict[str, Any] = {"trigger": self._decode(run.trigger_data), "steps": {},
-                                    "vars": cz.zap.vars}
+        self.fence = fence or _unfenced
+        self.ctx: dict[str, Any] = {"trigger": None, "steps": {}, "vars": cz.zap.vars}
         self.seq = max((r["seq"] for r in run.prior), default=0)
         self.done: set[str] = set()
         self.tries: dict[str, int] = {}  # attempts per step, all rounds
         self.round_tries: dict[str, int] = {}  # attempts per step, this round
         self.last_output: Any = None
         self.stopped = False
-        self._load_prior()
 
     def _decode(self, blob: bytes | None) -> Any:
         return self.hub.payloads.decode(self.run.workspace_id, blob)
@@ -59,95 +71,172 @@ class RunExecution:
     def _encode(self, value: Any) -> bytes | None:
         return None if value is None else self.hub.payloads.encode(self.run.workspace_id, value)
 
-    def _load_prior(self) -> None:
-        for row in sorted(self.run.prior, key=lambda r: r["seq"]):
-            sid = row["step_id"]
-            self.tries[sid] = self.tries.get(sid, 0) + 1
-            if row["round"] == self.run.round:
-                self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
-            if row["status"] in DONE or row["status"] == "filtered":
-                self.done.add(sid)
-                self.ctx["steps"][sid] = self._decode(row["output"])
-                if row["status"] != "skipped":  # as in a live run: a skip keeps the last output
-                    self.last_output = self.ctx["steps"][sid]
-                self.stopped = self.stopped or row["status"] == "filtered"
+    def _load(self) -> dict[str, Any] | None:
+        """Decode the trigger data and the committed steps; the run's error if one fails."""
+        what = "trigger data"
+        try:
+            self.ctx["trigger"] = self._decode(self.run.trigger_data)
+            for row in sorted(self.run.prior, key=lambda r: r["seq"]):
+                what = f"output of step {row['step_id']}"
+                self._load_row(row)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("run %s: %s cannot be read: %s", self.run.id, what, describe(exc))
+            return error_of(exc, code=PAYLOAD_UNREADABLE, where=what)
+        return None
 
-    def _row(self, cs: CompiledStep, index: int, status: str, att: Attempt) -> dict[str, Any]:
-        self.seq += 1
-        sid = cs.step.id
+    def _load_row(self, row: dict[str, Any]) -> None:
+        sid = row["step_id"]
         self.tries[sid] = self.tries.get(sid, 0) + 1
-        self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
-        return {"run_id": self.run.id, "seq": self.seq, "workspace_id": self.run.workspace_id,
-                "step_id": sid, "step_index": index, "round": self.run.round,
-                "attempt": self.tries[sid], "status": status,
-                "input": self._encode(att.input),
-                "output": self._encode(att.output),
-                "error": att.error, "started_at": att.started, "finished_at": time.time(),
-                "idempotency_key": f"{self.run.id}:{sid}"}
+        if row["round"] == self.run.round:
+            self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
+        if row["status"] in DONE or row["status"] == "filtered":
+            self.done.add(sid)
+            self.ctx["steps"][sid] = self._decode(row["output"])
+            if row["status"] != "skipped":  # as in a live run: a skip keeps the last output
+                self.last_output = self.ctx["steps"][sid]
+            self.stopped = self.stopped or row["status"] == "filtered"
 
     async def execute(self) -> str:
         """Run the remaining steps; return the run's final (or requeued) status."""
+        unreadable = self._load()
+        if unreadable is not None:
+            return await self._finish("failed", None, error=unreadable)
         if self.stopped:
             return await self._finish("filtered", None)
         pending = [(i, cs) for i, cs in enumerate(self.cz.steps) if cs.step.id not in self.done]
         for n, (index, cs) in enumerate(pending):
-            last = n == len(pending) - 1
-            status = await self._step(index, cs, last)
+            status = await self._step(index, cs, n == len(pending) - 1)
             if status is not None:
                 return status
         return await self._succeed()  # nothing left to run (e.g. resumed after the last step)
 
     async def _step(self, index: int, cs: CompiledStep, last: bool) -> str | None:
         started = time.time()
+        try:
+            att = await self._attempt(cs, started)
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("run %s step %s: engine error: %s", self.run.id, cs.step.id,
+                        describe(exc))
+            att = Attempt(error=error_of(exc), retryable=not isinstance(exc, HubError),
+                          started=started)
+        row = self._row(cs, index, att)  # an output that cannot be stored fails the attempt
+        try:
+            return await self._record(cs, att, row, last)
+        except LeaseLost:
+            raise
+        except Exception as exc:  # e.g. the database refused the step's record
+            if is_transient(exc):
+                raise
+            return await self._unrecordable(cs, row, exc)
+
+    async def _attempt(self, cs: CompiledStep, started: float) -> Attempt:
         if cs.when is not None:
             try:
                 go = evaluate_condition(cs.when, self.ctx)
             except ExpressionError as exc:
-                att = Attempt(error={"code": exc.code, "message": str(exc)},
-                              started=started)
-                return await self._fail(index, cs, att)
+                return Attempt(error={"code": exc.code, "message": str(exc)},
+                               started=started)
+            except Exception as exc:  # noqa: BLE001 - any evaluation failure fails the step
+                return Attempt(error=error_of(exc, code="expression_error"), started=started)
             if not go:
-                self.ctx["steps"][cs.step.id] = None
-                return await self._commit(index, cs, "skipped", Attempt(started=started), last)
-        sid = cs.step.id
+                return Attempt(skipped=True, started=started)
         try:
             creds = await step_credentials(self.hub, self.run.workspace_id, cs)
         except HubError as exc:  # e.g. connection_not_found, needs_reauth: not retryable
-            return await self._fail(index, cs, Attempt(
-                error={"code": exc.code, "message": exc.message}, started=started))
+            return Attempt(error={"code": exc.code, "message": exc.message}, started=started)
         gov = await governor_for(  # the workspace's AI governance; a zap cannot turn it off
             self.hub, workspace_id=self.run.workspace_id, run_id=self.run.id,
-            zap_id=self.run.zap_id, step_id=sid,
+            zap_id=self.run.zap_id, step_id=cs.step.id,
             action=self.hub.registry.action_instance(cs.step.use))
-        step_ctx = StepContext(
-            ai=gov.gateway if gov is not None else None,
-            run_id=self.run.id, step_id=sid, attempt=self.tries.get(sid, 0) + 1,
-            idempotency_key=f"{self.run.id}:{sid}", workspace_id=self.run.workspace_id,
-            creds=creds, http=step_http(self.hub, cs),
-            oauth=step_oauth(self.hub, cs.step.use, cs.step.connection, self.run.workspace_id))
+        step_ctx = self._step_context(cs, creds, gov)
+        await self.fence(self.run.id)  # the side effect follows: do we still own the run?
         att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, started, gov)
         redact_attempt(att, creds)  # an API echoing a token must not store it
         self.hub.metrics.step_duration.labels(
             action=cs.step.use, status="failed" if att.error else "succeeded",
         ).observe(time.time() - started)
-        if att.error:
-            return await self._fail(index, cs, att)
-        self.ctx["steps"][sid] = att.output
-        self.last_output = att.output
-        if att.stop:
-            return await self._commit(index, cs, "filtered", att, True)
-        return await self._commit(index, cs, "succeeded", att, last)
+        return att
 
-    async def _commit(self, index: int, cs: CompiledStep, status: str, att: Attempt,
+    def _step_context(self, cs: CompiledStep, creds: Any, gov: Any) -> StepContext:
+        sid = cs.step.id
+        return StepContext(
+            ai=gov.gateway if gov is not None else None,
+            run_id=self.run.id, step_id=sid, attempt=self.tries.get(sid, 0) + 1,
+            idempotency_key=f"{self.run.id}:{sid}", workspace_id=self.run.workspace_id,
+            creds=creds, http=step_http(self.hub, cs),
+            oauth=step_oauth(self.hub, cs.step.use, cs.step.connection, self.run.workspace_id))
+
+    async def _record(self, cs: CompiledStep, att: Attempt, row: dict[str, Any],
                       last: bool) -> str | None:
-        row = self._row(cs, index, status, att)
-        if not last:
-            await self.cp.commit(self.run.id, steps=[row])
-            self._emit_step(row)
-            return None
+        if att.error:
+            return await self._fail(cs, att, row)
+        self.ctx["steps"][cs.step.id] = att.output
+        if not att.skipped:
+            self.last_output = att.output
         if att.stop:
             return await self._finish(att.stop, None, steps=[row])
-        return await self._succeed(steps=[row])
+        if last:
+            return await self._succeed(steps=[row])
+        await self._checkpoint(steps=[row])
+        self._emit_step(row)
+        return None
+
+    def _row(self, cs: CompiledStep, index: int, att: Attempt) -> dict[str, Any]:
+        inp, out = self._store(att)
+        self.seq += 1
+        sid = cs.step.id
+        self.tries[sid] = self.tries.get(sid, 0) + 1
+        self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
+        status = ("failed" if att.error else "skipped" if att.skipped
+                  else "filtered" if att.stop else "succeeded")
+        return {"run_id": self.run.id, "seq": self.seq, "workspace_id": self.run.workspace_id,
+                "step_id": sid, "step_index": index, "round": self.run.round,
+                "attempt": self.tries[sid], "status": status, "input": inp, "output": out,
+                "error": att.error, "started_at": att.started, "finished_at": time.time(),
+                "idempotency_key": f"{self.run.id}:{sid}"}
+
+    def _store(self, att: Attempt) -> tuple[bytes | None, bytes | None]:
+        """The attempt's input and output encoded for storage; what cannot be is dropped and,
+        unless the attempt already failed, fails it (not retryable: it would happen again)."""
+        blobs: list[bytes | None] = []
+        for name, code in (("input", INPUT_UNSTORABLE), ("output", OUTPUT_UNSTORABLE)):
+            try:
+                blobs.append(self._encode(getattr(att, name)))
+            except Exception as exc:  # noqa: BLE001 - e.g. nested deeper than the encoder allows
+                log.warning("run %s: a step %s cannot be stored: %s", self.run.id, name,
+                            describe(exc))
+                setattr(att, name, None)
+                blobs.append(None)
+                if att.error is None or name == "output":
+                    att.error = {"code": code,
+                                 "message": f"the step's {name} cannot be stored: {describe(exc)}"}
+                    att.stop, att.retryable = None, False
+        return blobs[0], blobs[1]
+
+    async def _unrecordable(self, cs: CompiledStep, row: dict[str, Any],
+                            exc: Exception) -> str:
+        """The step's record was refused: store it bare as a failure instead, and end the run."""
+        message = f"the step's record cannot be stored: {describe(exc)}"
+        log.warning("run %s step %s: %s", self.run.id, cs.step.id, message)
+        error = {"code": "engine_error", "message": message}
+        row.update(status="failed", input=None, output=None, error=error)
+        return await self._finish("failed", None, error={**error, "step_id": cs.step.id},
+                                  steps=[row])
+
+    async def _checkpoint(self, *, steps: list[dict[str, Any]] | None = None,
+                          run_update: dict[str, Any] | None = None) -> None:
+        """Commit through the group checkpointer, fenced by this claim's generation."""
+        if steps and self.run.stalled_claims > 1:  # progress after claims that made none
+            run_update = {"stalled_claims": 0, **(run_update or {})}
+        await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update)
+        if steps:
+            self.run.stalled_claims = 0
 
     async def _succeed(self, steps: list[dict[str, Any]] | None = None) -> str:
         try:
@@ -155,10 +244,12 @@ class RunExecution:
         except ExpressionError as exc:
             error = {"code": exc.code, "message": f"output: {exc}"}
             return await self._finish("failed", None, error=error, steps=steps)
+        except Exception as exc:  # noqa: BLE001 - any evaluation failure fails the run
+            error = error_of(exc, code="expression_error", where="output")
+            return await self._finish("failed", None, error=error, steps=steps)
         return await self._finish("succeeded", result, steps=steps)
 
-    async def _fail(self, index: int, cs: CompiledStep, att: Attempt) -> str:
-        row = self._row(cs, index, "failed", att)
+    async def _fail(self, cs: CompiledStep, att: Attempt, row: dict[str, Any]) -> str:
         sid = cs.step.id
         if att.retryable and self.round_tries.get(sid, 0) < cs.retry.attempts:
             delay = backoff_delay(cs.retry, self.round_tries[sid])
@@ -166,8 +257,9 @@ class RunExecution:
             if isinstance(wait, int | float) and wait > 0:
                 delay = max(delay, min(float(wait), cs.retry.max_backoff))
             row["error"] = {**(att.error or {}), "retry_in": round(delay, 3)}
-            await self.cp.commit(self.run.id, steps=[row], run_update={
-                "status": "queued", "due_at": time.time() + delay, "lease_owner": None})
+            await self._checkpoint(steps=[row], run_update={
+                "status": "queued", "due_at": time.time() + delay, "lease_owner": None,
+                "stalled_claims": 0})
             self._emit_step(row)
             return "queued"
         error = {**(att.error or {}), "step_id": sid}
@@ -175,16 +267,19 @@ class RunExecution:
 
     async def _finish(self, status: str, result: Any, *, error: dict[str, Any] | None = None,
                       steps: list[dict[str, Any]] | None = None) -> str:
+        try:
+            blob = self._encode(result)
+        except Exception as exc:  # noqa: BLE001 - e.g. nested deeper than the encoder allows
+            status, blob = "failed", None
+            error = {"code": OUTPUT_UNSTORABLE,
+                     "message": f"the run's result cannot be stored: {describe(exc)}"}
         now = time.time()
-        await self.cp.commit(self.run.id, steps=steps, run_update={
+        await self._checkpoint(steps=steps, run_update={
             "status": status, "finished_at": now, "lease_owner": None, "due_at": now,
-            "result": self._encode(result), "error": error})
+            "result": blob, "error": error, "stalled_claims": 0})
         for row in steps or []:
             self._emit_step(row)
-        self.hub.metrics.runs_finished.labels(status=status).inc()
-        self.hub.emit({"type": "run.finished", "workspace_id": self.run.workspace_id,
-                       "run_id": self.run.id, "zap_id": self.run.zap_id, "status": status,
-                       "error_code": (error or {}).get("code")})
+        emit_finished(self.hub, self.run, status, error)
         return status
 
     def _emit_step(self, row: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from hub.engine.failures import ENGINE_ERROR, OUTPUT_UNSTORABLE, describe
 from hub.errors import StepError
 from hub.expressions import ExpressionError
 from hub.registry import Registry
@@ -24,6 +25,7 @@ class Attempt:
     input: Any = None
     output: Any = None
     stop: str | None = None
+    skipped: bool = False  # its ``when`` condition was false
     error: dict[str, Any] | None = None
     retryable: bool = False
     started: float = field(default_factory=time.time)
@@ -58,6 +60,10 @@ async def _output(att: Attempt, cs: CompiledStep, raw: Any, guard: Any) -> None:
         att.error = _error("invalid_output", f"action returned an invalid output: "
                            f"{exc.errors(include_url=False, include_input=False)[0]['msg']}")
         return
+    except Exception as exc:  # noqa: BLE001 - e.g. nested deeper than pydantic serializes
+        att.error = _error(OUTPUT_UNSTORABLE, f"the step's output cannot be stored: "
+                           f"{describe(exc)}")
+        return
     if guard is None:
         return
     try:  # the workspace's guardrails see the output before any later step does
@@ -65,6 +71,9 @@ async def _output(att: Attempt, cs: CompiledStep, raw: Any, guard: Any) -> None:
     except StepError as exc:
         att.output, att.retryable = None, exc.retryable
         att.error = _error(exc.code, exc.message, **exc.extra)
+    except Exception as exc:  # noqa: BLE001 - a broken guardrail fails the attempt
+        att.output, att.retryable = None, True
+        att.error = _error(ENGINE_ERROR, describe(exc))
 
 
 async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
@@ -76,12 +85,18 @@ async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
     except ExpressionError as exc:
         att.error = _error(exc.code, str(exc))
         return att
+    except Exception as exc:  # noqa: BLE001 - any evaluation failure fails the step
+        att.error = _error("expression_error", describe(exc))
+        return att
     try:
         payload = cs.action.Input.model_validate(att.input)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "input"
         att.error = _error("invalid_input", f"{where}: {first['msg']}")
+        return att
+    except Exception as exc:  # noqa: BLE001 - e.g. nested deeper than the validator allows
+        att.error = _error("invalid_input", describe(exc))
         return att
     action = registry.action_instance(cs.step.use)
     try:

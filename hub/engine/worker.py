@@ -2,7 +2,9 @@
 
 The runs table is the queue. A claim is one ``UPDATE ... WHERE id IN (SELECT ... LIMIT n)``
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) that also takes over runs whose lease expired
-because their worker died; the executor then resumes after the last committed step.
+because their worker died; the executor then resumes after the last committed step
+(``hub.engine.leases``). A run never loops: engine failures end it (``hub.engine.failures``),
+and a run that kills or hangs every worker fails after ``HUB_MAX_RUN_CLAIMS`` claims.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from hub.engine.checkpoint import Checkpointer, LeaseLost
-from hub.engine.executor import Claimed, RunExecution
-from hub.store.tables import run_steps, runs
+from hub.engine.executor import RunExecution, emit_finished
+from hub.engine.failures import describe, error_of, is_transient
+from hub.engine.leases import TOO_MANY_CLAIMS, Claimed, Leases
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -37,6 +38,7 @@ class Worker:
         self.poll = poll_interval or s.poll_interval
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.cp = Checkpointer(hub.db, self.owner)
+        self.leases = Leases(hub.db, self.owner, self.lease, s.max_run_claims)
         self.active: dict[str, asyncio.Task[str | None]] = {}
         self.reasons: dict[str, str] = {}
         self._slot = asyncio.Event()
@@ -120,32 +122,13 @@ class Worker:
             self._slot.set()
 
     async def claim(self, n: int) -> list[Claimed]:
-        now = time.time()
-        due = sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running")),
-                                         runs.c.due_at <= now).order_by(runs.c.due_at).limit(n)
-        if self.hub.db.is_postgres:
-            due = due.with_for_update(skip_locked=True)
-        stmt = runs.update().where(runs.c.id.in_(due.scalar_subquery())).values(
-            status="running", lease_owner=self.owner, due_at=now + self.lease,
-            claims=runs.c.claims + 1, started_at=sa.func.coalesce(runs.c.started_at, now),
-        ).returning(runs.c.id, runs.c.workspace_id, runs.c.zap_id, runs.c.zap_version,
-                    runs.c.trigger_data, runs.c.round, runs.c.claims, runs.c.cancel_requested)
-        async with self.hub.db.write() as conn:
-            claimed = [Claimed(**row._mapping) for row in await conn.execute(stmt)]
-            again = [c.id for c in claimed if c.claims > 1 or c.round > 0]
-            if again:
-                await self._load_prior(conn, claimed, again)
+        """Lease up to ``n`` due runs this worker is not already executing."""
+        claimed, poisoned = await self.leases.claim(n, exclude=list(self.active))
+        for run in poisoned:
+            log.warning("run %s failed: %s (claimed %d times without completing a step)",
+                        run.id, TOO_MANY_CLAIMS, run.stalled_claims - 1)
+            emit_finished(self.hub, run, "failed", {"code": TOO_MANY_CLAIMS})
         return claimed
-
-    @staticmethod
-    async def _load_prior(conn: sa.ext.asyncio.AsyncConnection, claimed: list[Claimed],
-                          ids: list[str]) -> None:
-        cols = (run_steps.c.run_id, run_steps.c.seq, run_steps.c.step_id, run_steps.c.round,
-                run_steps.c.status, run_steps.c.output)
-        by_id = {c.id: c for c in claimed}
-        rows = await conn.execute(sa.select(*cols).where(run_steps.c.run_id.in_(ids)))
-        for row in rows:
-            by_id[row.run_id].prior.append(dict(row._mapping))
 
     # --- executing ------------------------------------------------------------------------
 
@@ -159,41 +142,67 @@ class Worker:
                 self.hub.emit({"type": "run.started", "workspace_id": run.workspace_id,
                                "run_id": run.id, "zap_id": run.zap_id})
             await self.hub.payloads.prepare(run.workspace_id)
-            return await RunExecution(self.hub, self.cp, run, cz).execute()
+            execution = RunExecution(self.hub, self.cp, run, cz, fence=self.leases.fence)
+            return await execution.execute()
         except asyncio.CancelledError:
             return await self._after_cancel(run)
         except LeaseLost:
-            log.warning("run %s: lease lost to another worker", run.id)
+            log.warning("run %s: lease lost to another worker; stopped", run.id)
             return None
-        except Exception:  # noqa: BLE001 - a broken run must not kill the worker
-            log.exception("run %s: engine error", run.id)
+        except Exception as exc:  # noqa: BLE001 - a broken run must not kill the worker
+            return await self._engine_failure(run, exc)
+        finally:
+            self.leases.drop(run.id)
+
+    async def _engine_failure(self, run: Claimed, exc: Exception) -> str | None:
+        """A failure outside any step: fail the run, unless the database is the trouble."""
+        if is_transient(exc):
+            log.warning("run %s: back to the queue, the database failed: %s", run.id,
+                        describe(exc))
             return await self._release(run, "engine_error")
+        error = error_of(exc)
+        log.warning("run %s failed: %s: %s", run.id, error["code"], error["message"])
+        now = time.time()
+        if not await self._safe_commit(run, {
+                "status": "failed", "error": error, "finished_at": now, "due_at": now,
+                "lease_owner": None, "stalled_claims": 0}):
+            return None
+        emit_finished(self.hub, run, "failed", error)
+        return "failed"
 
     async def _after_cancel(self, run: Claimed) -> str | None:
         reason = self.reasons.get(run.id, "shutdown")
         if reason == "lost":
+            log.warning("run %s: lease lost to another worker; stopped", run.id)
             return None
         if reason == "cancel":
             now = time.time()
             await self._safe_commit(run, {"status": "cancelled", "finished_at": now,
-                                          "lease_owner": None, "due_at": now})
+                                          "lease_owner": None, "due_at": now,
+                                          "stalled_claims": 0})
             self.hub.metrics.runs_finished.labels(status="cancelled").inc()
             return "cancelled"
         return await self._release(run, "shutdown")
 
     async def _release(self, run: Claimed, why: str) -> str | None:
-        delay = 0.0 if why == "shutdown" else min(self.lease, 5.0)
-        await self._safe_commit(run, {"status": "queued", "lease_owner": None,
-                                      "due_at": time.time() + delay})
+        update: dict[str, object] = {"status": "queued", "lease_owner": None}
+        if why == "shutdown":  # a clean hand-over is no crash: it does not count as a claim
+            update.update(due_at=time.time(), stalled_claims=max(run.stalled_claims - 1, 0))
+        else:
+            update["due_at"] = time.time() + min(self.lease, 5.0)
+        await self._safe_commit(run, update)
         return "queued"
 
-    async def _safe_commit(self, run: Claimed, update: dict[str, object]) -> None:
+    async def _safe_commit(self, run: Claimed, update: dict[str, object]) -> bool:
         try:
-            await self.cp.commit(run.id, run_update=update)
+            await self.cp.commit(run.id, run.claims, run_update=update)
         except LeaseLost:
-            pass
-        except Exception:  # noqa: BLE001 - the lease will expire and another worker resumes
-            log.exception("run %s: could not record %s", run.id, update.get("status"))
+            return False
+        except Exception as exc:  # noqa: BLE001 - the lease expires and another worker resumes
+            log.warning("run %s: could not record %s: %s", run.id, update.get("status"),
+                        describe(exc))
+            return False
+        return True
 
     # --- leases ---------------------------------------------------------------------------
 
@@ -209,16 +218,8 @@ class Worker:
                 log.exception("lease renewal failed")
 
     async def _renew(self) -> None:
-        held = list(self.active)
-        stmt = runs.update().where(
-            runs.c.id.in_(held), runs.c.lease_owner == self.owner, runs.c.status == "running",
-        ).values(due_at=time.time() + self.lease).returning(runs.c.id, runs.c.cancel_requested)
-        async with self.hub.db.write() as conn:
-            rows = (await conn.execute(stmt)).all()
-        kept = {r.id for r in rows}
-        for row in rows:
-            if row.cancel_requested:
-                self.cancel_local(row.id, "cancel")
-        for run_id in held:
-            if run_id not in kept and run_id in self.active:
-                self.cancel_local(run_id, "lost")
+        renewal = await self.leases.renew(list(self.active))
+        for run_id in renewal.cancel:
+            self.cancel_local(run_id, "cancel")
+        for run_id in renewal.lost:
+            self.cancel_local(run_id, "lost")

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.dialects import sqlite
 
 from hub.intake.tables import trigger_events
+from hub.store.db import sqlite_pragmas
 from hub.store.tables import runs
 
 if TYPE_CHECKING:
     from hub.intake.store import Event
 
-PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "foreign_keys=ON",
-           "wal_autocheckpoint=0")
 CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints while writing
 RUN_COLS = ("id", "workspace_id", "zap_id", "zap_version", "status", "source", "trigger_data",
             "created_at", "due_at")
@@ -41,8 +40,10 @@ def _insert_sql(table: Any, cols: tuple[str, ...]) -> str:
 class SqliteBatchWriter:
     """Runs ``write(events, resolve)`` on one thread that owns one connection."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, synchronous: str = "full") -> None:
         self.path = path
+        # FULL by default: a 2xx promises the sender the delivery survives a power cut too.
+        self.pragmas = (*sqlite_pragmas(synchronous), "wal_autocheckpoint=0")
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-intake-db")
         # Checkpoints (the only fsync in WAL mode) run beside the commits, never inside one.
         self.checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-wal")
@@ -86,7 +87,7 @@ class SqliteBatchWriter:
     def _connect(self) -> sqlite3.Connection:
         if self.conn is None:
             self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            for pragma in PRAGMAS:
+            for pragma in self.pragmas:
                 self.conn.execute(f"PRAGMA {pragma}")
         return self.conn
 

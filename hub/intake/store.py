@@ -65,7 +65,7 @@ class EventWriter:
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         path = sqlite_path(hub.db.url)
-        self._fast = SqliteBatchWriter(path) if path else None
+        self._fast = SqliteBatchWriter(path, hub.db.synchronous) if path else None
 
     async def submit(self, event: Event) -> Outcome:
         """Store ``event`` (and its run) durably, or report the run of its earlier duplicate."""

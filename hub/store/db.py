@@ -2,12 +2,15 @@
 
 On SQLite, writes go through a single connection that starts transactions with
 ``BEGIN IMMEDIATE`` (no lock upgrades, no SQLITE_BUSY surprises across processes); reads use
-their own pool in WAL mode. On PostgreSQL one pool serves both.
+their own pool in WAL mode. The writer runs with ``synchronous=FULL`` by default: its commits
+back promises made to someone outside (a 2xx to a webhook sender, a finished step), and in WAL
+mode ``NORMAL`` can drop the last commits on a power cut. On PostgreSQL one pool serves both.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,15 +25,26 @@ from hub.settings import Settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
+SYNCHRONOUS = ("full", "normal")
+
+
+def sqlite_pragmas(synchronous: str) -> tuple[str, ...]:
+    """The pragmas of every SQLite connection the hub opens (``synchronous`` validated)."""
+    if synchronous not in SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
+    return ("journal_mode=WAL", f"synchronous={synchronous.upper()}", "busy_timeout=10000",
+            "foreign_keys=ON")
+
+
+def _sqlite_engine(url: str, *, writer: bool, synchronous: str) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=1 if writer else 4, max_overflow=0)
+    pragmas = sqlite_pragmas(synchronous if writer else "normal")  # readers never commit
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000",
-                       "foreign_keys=ON"):
+        for pragma in pragmas:
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
@@ -45,14 +59,16 @@ class Database:
     """Async access to the hub's database. ``write()`` and ``read()`` yield a connection
     inside a transaction that commits on success and rolls back on error."""
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(self, url: str, *, schema: str | None = None,
+                 synchronous: str = "full") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.is_postgres = url.startswith("postgresql")
+        self.synchronous = synchronous
         if self.is_sqlite:
             self._prepare_sqlite_dir(url)
-            self.writer = _sqlite_engine(url, writer=True)
-            self.reader = _sqlite_engine(url, writer=False)
+            self.writer = _sqlite_engine(url, writer=True, synchronous=synchronous)
+            self.reader = _sqlite_engine(url, writer=False, synchronous=synchronous)
         else:
             args: dict[str, Any] = {}
             if schema:
@@ -71,7 +87,22 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(settings.resolved_database_url, schema=settings.database_schema)
+        return cls(settings.resolved_database_url, schema=settings.database_schema,
+                   synchronous=settings.sqlite_synchronous)
+
+    def now(self, *, stable: bool = False) -> Any:
+        """The current time (UNIX seconds) for a statement inside ``write()``.
+
+        On SQLite the writer holds the database lock once ``write()`` has yielded, so the
+        process clock read then is later than any wait for the lock. On PostgreSQL the
+        statement reads the server's clock (``clock_timestamp()``) when it writes, so a lease
+        is judged by one clock whatever host its worker runs on; ``stable=True`` gives the
+        statement's start instead (``statement_timestamp()``), which an index can compare with.
+        """
+        if self.is_postgres:
+            fn = sa.func.statement_timestamp() if stable else sa.func.clock_timestamp()
+            return sa.cast(sa.extract("epoch", fn), sa.Float(precision=53))
+        return time.time()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

@@ -92,7 +92,11 @@ runs = sa.Table(
     # running and due_at (the lease's end) has passed because its worker died.
     sa.Column("due_at", TS, nullable=False),
     sa.Column("lease_owner", sa.String(64)),
+    # the lease generation (fencing token): +1 per claim; writes of an older claim are refused
     sa.Column("claims", sa.Integer, nullable=False, server_default="0"),
+    # claims since the last committed step: a run that kills or hangs every worker that
+    # claims it fails after HUB_MAX_RUN_CLAIMS of them instead of looping forever
+    sa.Column("stalled_claims", sa.Integer, nullable=False, server_default="0"),
     sa.Column("round", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_runs_queue", "status", "due_at"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,9 @@ FAILING: set[str] = set()
 GATE: asyncio.Event | None = None
 #: In a child process, the step id named here blocks forever after its side effect.
 BLOCK_ENV = "ENGINE_FIXTURES_BLOCK"
+#: In a child process, the whole process stops (SIGSTOP) right after the checkpoint of the
+#: step id named here is committed, i.e. before the next step starts.
+FREEZE_ENV = "ENGINE_FIXTURES_FREEZE"
 
 
 def reset() -> None:
@@ -42,6 +46,8 @@ class EchoInput(BaseModel):
     sleep: float = Field(0.0, title="Sleep", description="Seconds to sleep first.")
     gate: bool = Field(False, title="Gate", description="Wait for the test's GATE event.")
     log: str | None = Field(None, title="Log", description="Append a line to this file.")
+    unstorable_error: bool = Field(False, title="Unstorable error",
+                                   description="Fail with an error the database cannot store.")
 
 
 class EchoOutput(BaseModel):
@@ -70,6 +76,8 @@ class Echo(Action):
             await GATE.wait()
         if payload.fatal:
             raise StepError("this cannot work", code="fatal_thing", retryable=False)
+        if payload.unstorable_error:  # not JSON: the step's row cannot be written
+            raise StepError("odd", code="odd", retryable=False, extra={"thing": object()})
         if ctx.attempt <= payload.fail_until:
             raise StepError(f"flaky on attempt {ctx.attempt}", code="flaky")
         if payload.label in FAILING:
@@ -80,7 +88,7 @@ class Echo(Action):
 
 def _side_effect(path: str, ctx: StepContext) -> None:
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(f"{ctx.run_id} {ctx.step_id} {ctx.attempt}\n")
+        fh.write(f"{ctx.run_id} {ctx.step_id} {ctx.attempt} {os.getpid()}\n")
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -94,3 +102,10 @@ class Eng(Connector):
 @hookimpl
 def register_connectors(register) -> None:  # type: ignore[no-untyped-def]
     register(Eng)
+
+
+@hookimpl
+def track_event(hub, event) -> None:  # type: ignore[no-untyped-def]
+    if event["type"] == "step.finished" and event["step_id"] == os.environ.get(FREEZE_ENV):
+        os.environ.pop(FREEZE_ENV)  # once
+        os.kill(os.getpid(), signal.SIGSTOP)
