@@ -20,7 +20,8 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Invoke `hub serve ARGS` with ENV; return the settings the app would be built with."""
     monkeypatch.chdir(tmp_path)
     built: list[Settings] = []
-    monkeypatch.setattr(hub.web.app, "create_app", lambda settings: built.append(settings))
+    monkeypatch.setattr(hub.web.app, "create_app",
+                        lambda settings, **_kw: built.append(settings))
     monkeypatch.setattr(uvicorn, "run", lambda *_a, **_k: None)
 
     def invoke(*args: str, **env: str) -> Settings:

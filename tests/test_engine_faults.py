@@ -81,9 +81,10 @@ async def test_deep_echo_fails_the_step_once(hub: Hub, ws: str,
     with caplog.at_level(logging.WARNING, logger="hub"):
         row = await drive(hub, rid)
     assert row.status == "failed" and row.claims == 1
-    assert row.error["code"] == "output_unstorable" and row.error["step_id"] == "a"
+    # the expression limits refuse to build a value that deep: the action never runs
+    assert row.error["code"] == "expression_limit" and row.error["step_id"] == "a"
     assert await step_rows(hub, rid) == [("a", "failed")]
-    assert [(c["step_id"], c["attempt"]) for c in fx.CALLS] == [("a", 1)]
+    assert fx.CALLS == []
     assert "Traceback" not in caplog.text
 
 
