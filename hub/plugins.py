@@ -33,6 +33,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub_plugins.anthropic",
     "hub_plugins.local_model",
     "hub_plugins.ai_steps",
+    "hub_plugins.tables",
 )
 
 #: Built-ins that cannot be disabled.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub.cli import admin, connections, keys, runs, serve, zaps
+from hub.cli import tables as data_tables
 
 app = typer.Typer(name="hub", help="zaphub: an AI orchestration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -18,6 +19,7 @@ app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(connections.app, name="connections")
 app.add_typer(keys.app, name="keys")
+app.add_typer(data_tables.app, name="tables")
 
 
 def main() -> None:

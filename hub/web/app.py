@@ -22,6 +22,7 @@ from hub.services.identity import bootstrap
 from hub.settings import Settings
 from hub.web import problems
 from hub.web.routers import ai, connections, hooks, identity, oauth, ops, runs, zaps
+from hub.web.routers import tables as data_tables
 from hub.zaps import Zap
 
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *,
     for module in (zaps, runs, identity, ops, connections, oauth, ai, hooks):
         app.include_router(module.router)
     app.include_router(connections.vault_router)
+    app.include_router(data_tables.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
