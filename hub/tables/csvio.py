@@ -101,16 +101,23 @@ def parse_csv(store: Store, table: Table, data: bytes) -> Parsed:
     if len(data) > store.limits.csv_max_bytes:
         raise TableError(f"the CSV file is larger than {store.limits.csv_max_bytes} bytes",
                          code="payload_too_large", status=413)
-    reader = csv.reader(io.StringIO(_decode(data), newline=""), strict=True)
+    text = _decode(data)
+    if "\0" in text:
+        raise CsvInvalid("the file contains a NUL byte: is it a binary file?")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if not header:
             raise CsvInvalid("the file has no header row")
         out = Parsed(_header(table, header, store.limits.max_columns))
         for number, cells in enumerate(reader, start=2):
-            if cells:
-                out.rows.append(_convert(store, table, out.columns, cells, number))
-                out.numbers.append(number)
+            if not cells:
+                continue
+            if len(out.rows) >= store.limits.max_rows:  # bounds memory before anything else
+                raise TableConflict(f"row {number}: a table holds at most "
+                                    f"{store.limits.max_rows} rows", code="table_full")
+            out.rows.append(_convert(store, table, out.columns, cells, number))
+            out.numbers.append(number)
     except csv.Error as exc:
         raise CsvInvalid(f"line {reader.line_num}: {exc}", extra={"line": reader.line_num}
                          ) from None

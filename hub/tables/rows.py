@@ -83,8 +83,8 @@ async def add_rows(conn: Any, store: Store, table: Table, ix: Indexer,
         raise TableConflict(f"table '{table.name}' is full ({store.limits.max_rows} rows)",
                             code="table_full")
     now, rows, entries = time.time(), [], []
-    for data, insert_key in items:
-        rid = new_id("row")
+    ids = sorted(new_id("row") for _ in items)  # ids order rows: keep the given order
+    for rid, (data, insert_key) in zip(ids, items, strict=True):
         rows.append({"id": rid, "workspace_id": table.workspace_id, "table_id": table.id,
                      "key_token": ix.token(table.key, data[table.key_id]),
                      "insert_key": insert_key, "created_at": now, "updated_at": now,
