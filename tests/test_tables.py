@@ -17,6 +17,7 @@ from hub.tables.access import VaultKeyRing, store_for
 from hub.tables.backend import Limits, Store
 from hub.tables.tables import datatable_index, datatable_rows
 
+R = query.Read
 CONTACTS = {"name": "contacts", "key": "email", "description": "People we know",
             "columns": [{"name": "email", "type": "text"},
                         {"name": "name", "type": "text"},
@@ -52,7 +53,8 @@ async def fill(store: Store, ws: str, n: int, **extra: Any) -> None:
 
 
 async def find(store: Store, ws: str, **kw: Any) -> list[dict[str, Any]]:
-    return [r["values"] for r in await query.find(store, workspace_id=ws, name="contacts", **kw)]
+    return [r["values"] for r in await query.find(store, workspace_id=ws, name="contacts",
+                                                  read=query.Read(**kw))]
 
 
 async def code_of(coro: Any) -> str:
@@ -163,14 +165,15 @@ async def test_scans_are_bounded_but_index_lookups_are_not(hub: Hub, ws: str,
     await fill(store, ws, 12)
     tight = small(hub, scan_rows=5)
     args = {"workspace_id": ws, "name": "contacts"}
-    assert await code_of(query.find(tight, **args, where={"score": {"gte": 11}})) == (
+    assert await code_of(query.find(tight, **args, read=R(where={"score": {"gte": 11}}))) == (
         "filter_too_broad")
-    assert await code_of(query.find(tight, **args, order_by="score")) == "filter_too_broad"
+    assert await code_of(query.find(tight, **args, read=R(order_by="score"))) == "filter_too_broad"
     # the blind index narrows the candidates, so these stay within the budget
-    assert len(await query.find(tight, **args, where={"plan": "team"})) == 4
-    assert len(await query.find(tight, **args, where={"email": ["u1@x.io", "u11@x.io"]})) == 2
+    assert len(await query.find(tight, **args, read=R(where={"plan": "team"}))) == 4
+    assert len(await query.find(tight, **args, read=R(
+        where={"email": ["u1@x.io", "u11@x.io"]}))) == 2
     # without a filter, SQL order and the limit bound the work
-    assert len(await query.find(tight, **args, limit=3)) == 3
+    assert len(await query.find(tight, **args, read=R(limit=3))) == 3
     assert await code_of(rows.delete_where(tight, **args, where={"score": {"gte": 11}})) == (
         "filter_too_broad")
     assert (await catalog.get_table(store, **args))["row_count"] == 12
@@ -182,15 +185,16 @@ async def test_pages_follow_the_cursor_within_the_budget(hub: Hub, ws: str,
     tight = small(hub, scan_rows=4)
     seen, cursor, pages = [], None, 0
     while True:
-        page = await query.page(tight, workspace_id=ws, name="contacts", limit=2,
-                                where={"score": {"gte": 3}}, cursor=cursor)
+        page = await query.page(tight, workspace_id=ws, name="contacts", read=R(
+            limit=2, where={"score": {"gte": 3}}, cursor=cursor))
         seen += [r["values"]["score"] for r in page["items"]]
         pages += 1
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == list(range(3, 11)) and pages >= 4
-    back = await query.page(store, workspace_id=ws, name="contacts", limit=5, descending=True)
+    back = await query.page(store, workspace_id=ws, name="contacts",
+                            read=R(limit=5, descending=True))
     assert [r["values"]["score"] for r in back["items"]] == [10, 9, 8, 7, 6]
 
 

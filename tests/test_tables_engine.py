@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hub_plugins.tables import actions
 from pytest_httpx import HTTPXMock
 
@@ -17,13 +20,16 @@ from hub.ai import config as aiconf
 from hub.context import Hub
 from hub.engine.worker import Worker
 from hub.errors import StepError
+from hub.plugins import create_plugin_manager
 from hub.registry import build_registry
 from hub.sdk import StepContext
 from hub.services import identity
 from hub.services import runs as runs_svc
 from hub.services import zaps as zaps_svc
+from hub.settings import Settings
 from hub.tables import catalog, query
 from hub.tables.access import step_tables, store_for
+from hub.zaps import compile_zap
 
 OPENAI = "https://api.openai.example/v1"
 PRODUCTS = {"name": "products", "key": "sku", "columns": [
@@ -55,7 +61,7 @@ async def run_zap(hub: Hub, ws: str, steps: list[dict[str, Any]], data: Any = No
 
 async def stored(hub: Hub, ws: str, **kw: Any) -> list[dict[str, Any]]:
     return [r["values"] for r in await query.find(store_for(hub), workspace_id=ws,
-                                                  name="products", **kw)]
+                                                  name="products", read=query.Read(**kw))]
 
 
 UPSERT = {"id": "save", "use": "tables.upsert", "input": {"table": "products", "values": {
@@ -194,3 +200,14 @@ async def test_found_rows_become_an_ai_steps_context(hub: Hub, ws: str,
     rows = json.loads(sent.split("Rows: ", 1)[1].split("\nAnswer:")[0])
     assert [r["sku"] for r in rows] == ["A-1", "C-3"] and "B-2" not in sent
     assert sent.endswith("Answer: What can I buy?")
+
+
+def test_the_readme_example_is_a_valid_zap() -> None:
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text[text.index("## Data tables"):]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    registry = build_registry(create_plugin_manager(settings=Settings()))
+    zap = compile_zap(yaml.safe_load(block.group(1)), registry).zap
+    assert [s.use for s in zap.steps] == ["tables.upsert", "tables.find", "tables.find",
+                                          "ai.generate"]

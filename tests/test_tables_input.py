@@ -105,7 +105,8 @@ async def test_rows_and_keys_are_bounded(store: Store, owner: identity.Principal
 ])
 async def test_bad_filters(store: Store, owner: identity.Principal, where: Any,
                            needle: str) -> None:
-    for call in (query.find(store, workspace_id=owner.workspace_id, name="t", where=where),
+    for call in (query.find(store, workspace_id=owner.workspace_id, name="t",
+                                            read=query.Read(where=where)),
                  rows.delete_where(store, workspace_id=owner.workspace_id, name="t",
                                    where=where)):
         err = await fails(call)
@@ -114,9 +115,10 @@ async def test_bad_filters(store: Store, owner: identity.Principal, where: Any,
 
 async def test_other_bad_requests(store: Store, owner: identity.Principal) -> None:
     args = {"workspace_id": owner.workspace_id, "name": "t"}
-    assert (await fails(query.find(store, **args, order_by="ghost"))).code == "invalid_filter"
-    assert (await fails(query.find(store, **args, limit=0))).code == "invalid_limit"
-    assert (await fails(query.find(store, **args, limit=501))).code == "invalid_limit"
+    for read, code in ((query.Read(order_by="ghost"), "invalid_filter"),
+                       (query.Read(limit=0), "invalid_limit"),
+                       (query.Read(limit=501), "invalid_limit")):
+        assert (await fails(query.find(store, **args, read=read))).code == code
     assert (await fails(rows.delete_where(store, **args, where={}))).code == "invalid_filter"
     assert (await fails(query.get(store, **args, key=""))).code == "invalid_row"
     assert (await fails(csvio.import_csv(store, **args, data=b"id\n", mode="merge"))).code == (

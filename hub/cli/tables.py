@@ -134,8 +134,8 @@ def rows_(table: str = typer.Argument(..., help="The table's name."),
             flt = json.loads(where) if where else None
         except ValueError:
             raise BadRequest("--where must be a JSON object", code="invalid_filter") from None
-        print_json(await query.page(store_for(hub), workspace_id=ws, name=table, where=flt,
-                                    limit=limit, cursor=cursor))
+        read = query.Read(where=flt, limit=limit, cursor=cursor)
+        print_json(await query.page(store_for(hub), workspace_id=ws, name=table, read=read))
 
     _run(go, workspace)
 

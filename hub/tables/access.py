@@ -120,8 +120,9 @@ class WorkspaceTables:
                    order_by: str = "_created_at", descending: bool = False,
                    limit: int = 100) -> list[dict[str, Any]]:
         with _step_errors():
-            return await query.find(self._store, where=where, order_by=order_by,
-                                    descending=descending, limit=limit, **self._args(table))
+            read = query.Read(where=where, order_by=order_by, descending=descending,
+                              limit=limit)
+            return await query.find(self._store, read=read, **self._args(table))
 
     async def delete(self, table: str, *, where: dict[str, Any], limit: int = 100) -> int:
         with _step_errors():

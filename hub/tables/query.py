@@ -17,6 +17,7 @@ candidate must fit the budget.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -127,11 +128,23 @@ def too_broad(scanner: Scanner) -> FilterTooBroad:
         extra={"examined": scanner.examined})
 
 
-async def find(store: Store, *, workspace_id: str, name: str, where: Any = None,
-               order_by: str = "_created_at", descending: bool = False,
-               limit: int = 100) -> list[dict[str, Any]]:
-    """Rows matching ``where``, ordered, at most ``limit``; ``filter_too_broad`` past the
-    scan budget."""
+@dataclass(frozen=True)
+class Read:
+    """What to read: a filter, an order (a column, ``_created_at`` or ``_updated_at``), a
+    limit, and for pages the cursor to go on from."""
+
+    where: Any = None
+    order_by: str = "_created_at"
+    descending: bool = False
+    limit: int = 100
+    cursor: str | None = None
+
+
+async def find(store: Store, *, workspace_id: str, name: str,
+               read: Read = Read()) -> list[dict[str, Any]]:
+    """Rows matching ``read.where``, ordered, at most ``read.limit``; ``filter_too_broad``
+    past the scan budget."""
+    where, order_by, descending, limit = read.where, read.order_by, read.descending, read.limit
     check_limit(limit, store)
     await store.codec.prepare(workspace_id)
     async with store.db.read() as conn:
@@ -165,18 +178,19 @@ def _cursor(cursor: str | None) -> tuple[str] | None:
     return (cursor,)
 
 
-async def page(store: Store, *, workspace_id: str, name: str, where: Any = None,
-               limit: int = 50, cursor: str | None = None,
-               descending: bool = False) -> dict[str, Any]:
-    """One page of rows in creation order: ``{items, next_cursor}``. Past the scan budget the
-    page may hold fewer items than ``limit`` (even none) and still have a ``next_cursor``."""
-    check_limit(limit, store)
+async def page(store: Store, *, workspace_id: str, name: str,
+               read: Read = Read(limit=50)) -> dict[str, Any]:
+    """One page of rows in creation order (``read.order_by`` is ignored): ``{items,
+    next_cursor}``. Past the scan budget the page may hold fewer items than ``limit`` (even
+    none) and still have a ``next_cursor``."""
+    limit = check_limit(read.limit, store)
     await store.codec.prepare(workspace_id)
     async with store.db.read() as conn:
         table = await load(conn, workspace_id, name)
-        scanner = await open_scan(store, conn, table, where, descending=descending)
+        scanner = await open_scan(store, conn, table, read.where, descending=read.descending)
         found: list[tuple[Any, dict[str, Any]]] = []
-        async for item in scanner.rows(after=_cursor(cursor), batch=min(BATCH, limit + 1)):
+        batch = BATCH if read.where else limit + 1
+        async for item in scanner.rows(after=_cursor(read.cursor), batch=batch):
             found.append(item)
             if len(found) > limit:
                 break

@@ -95,7 +95,8 @@ class FindInput(BaseModel):
                           description="A column, _created_at or _updated_at.")
     order: Literal["asc", "desc"] = Field("asc", title="Order", description="asc or desc.")
     limit: int = Field(100, ge=1, le=10_000, title="Limit",
-                       description="At most this many rows (the hub caps it, 500 by default).")
+                       description="At most this many rows; above the hub's page limit "
+                       "(500 by default) the step fails with invalid_limit.")
 
 
 class FindOutput(BaseModel):
@@ -130,7 +131,8 @@ class DeleteInput(BaseModel):
                                   description="Rows to delete; by key: {<key column>: value}. "
                                   + _WHERE_HELP, examples=[{"email": "ada@example.com"}])
     limit: int = Field(100, ge=1, le=10_000, title="Limit",
-                       description="Delete at most this many rows.")
+                       description="Delete at most this many rows (at most the hub's page "
+                       "limit, 500 by default).")
 
 
 class DeleteOutput(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -69,20 +69,25 @@ def _where(where: str | None) -> Any:
         raise FilterInvalid("where must be a JSON object, e.g. {\"status\": \"open\"}") from None
 
 
+class RowsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, description="Rows per page.")
+    cursor: str | None = Field(None, max_length=64, description="`next_cursor` of the last page.")
+    where: str | None = Field(None, max_length=8192, description="A JSON filter object.")
+    order: Literal["asc", "desc"] = Field("asc", description="Creation order or its reverse.")
+
+
 @router.get("/{table}/rows")
 async def list_rows(table: str, hub: HubDep, who: Viewer,
-                    limit: int = Query(50, ge=1, description="Rows per page."),
-                    cursor: str | None = Query(None, max_length=64,
-                                               description="`next_cursor` of the last page."),
-                    where: str | None = Query(None, max_length=8192,
-                                              description="A JSON filter object."),
-                    order: Literal["asc", "desc"] = "asc") -> dict[str, Any]:
+                    params: Annotated[RowsQuery, Query()]) -> dict[str, Any]:
     """Rows in creation order, ``{items, next_cursor}``. A filter on other than the key or
     an indexed column examines a bounded number of rows per page, so a page may be short (or
     empty) and still have a ``next_cursor``."""
+    read = query.Read(where=_where(params.where), limit=params.limit, cursor=params.cursor,
+                      descending=params.order == "desc")
     return await query.page(store_for(hub), workspace_id=who.workspace_id, name=table,
-                            where=_where(where), limit=limit, cursor=cursor,
-                            descending=order == "desc")
+                            read=read)
 
 
 @router.post("/{table}/rows", status_code=201)
