@@ -99,6 +99,7 @@ async def test_pages_and_filters(api: Api) -> None:
         "where": '{"stars": 1}', "order": "desc"})).json()
     assert [r["key"] for r in page["items"]] == ["n4", "n1"] and page["next_cursor"] is None
     for params, code in (({"where": "{nope"}, "invalid_filter"),
+                         ({"where": "[" * 4000 + "]" * 4000}, "invalid_filter"),
                          ({"where": '{"stars": "x"}'}, "invalid_filter"),
                          ({"where": '{"ghost": 1}'}, "invalid_filter"),
                          ({"cursor": "x"}, "invalid_cursor"), ({"limit": 100000}, "invalid_limit")):

@@ -132,7 +132,7 @@ def rows_(table: str = typer.Argument(..., help="The table's name."),
     async def go(hub: Hub, ws: str) -> None:
         try:
             flt = json.loads(where) if where else None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadRequest("--where must be a JSON object", code="invalid_filter") from None
         read = query.Read(where=flt, limit=limit, cursor=cursor)
         print_json(await query.page(store_for(hub), workspace_id=ws, name=table, read=read))

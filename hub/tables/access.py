@@ -32,7 +32,8 @@ class TablesAccess(Protocol):
     async def insert(self, table: str, values: dict[str, Any], *,
                      idempotency_key: str | None = None) -> dict[str, Any]:
         """Add a row (``duplicate_key`` if its key exists). Pass ``ctx.idempotency_key`` so a
-        retried step returns the row it already inserted."""
+        retried step returns the row it already inserted (one row per key: derive one per
+        row, e.g. ``f"{ctx.idempotency_key}:{n}"``, when a step inserts several)."""
         ...
 
     async def upsert(self, table: str, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:

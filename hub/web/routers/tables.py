@@ -65,7 +65,7 @@ def _where(where: str | None) -> Any:
         return None
     try:
         return json.loads(where)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise FilterInvalid("where must be a JSON object, e.g. {\"status\": \"open\"}") from None
 
 
