@@ -199,7 +199,8 @@ async def test_api_bounds_csv_uploads(small_api: tuple[httpx.AsyncClient, str]) 
     assert r.status_code == 422 and r.json()["code"] == "invalid_row"
     r = await client.post(f"{url}/rows", content=b'{"values": {"id": "a", "j": NaN}}',
                           headers={"Content-Type": "application/json"})
-    assert r.status_code == 422 and r.json()["code"] == "invalid_row", r.text
+    # refused by the table's checks, or earlier by a body parser that rejects NaN itself
+    assert (r.status_code, r.json()["code"]) in ((422, "invalid_row"), (400, "malformed_json"))
     r = await client.post("/api/v1/tables", content=json.dumps([1, 2]),
                           headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["code"] == "invalid_schema"

@@ -97,13 +97,15 @@ async def insert_row(table: str, body: RowBody, hub: HubDep, who: Editor) -> dic
                              values=body.values)
 
 
-@router.get("/{table}/rows/{key:path}")
+@router.get("/{table}/rows/{key:path}", include_in_schema=False)  # keys with /
+@router.get("/{table}/rows/{key}")
 async def get_row(table: str, key: str, hub: HubDep, who: Viewer) -> dict[str, Any]:
     """The row with this key."""
     return await query.get(store_for(hub), workspace_id=who.workspace_id, name=table, key=key)
 
 
-@router.put("/{table}/rows/{key:path}")
+@router.put("/{table}/rows/{key:path}", include_in_schema=False)  # keys with /
+@router.put("/{table}/rows/{key}")
 async def upsert_row(table: str, key: str, body: RowBody, hub: HubDep, who: Editor,
                      response: Response) -> dict[str, Any]:
     """Create the row with this key (201) or update the given columns (200)."""
@@ -113,7 +115,8 @@ async def upsert_row(table: str, key: str, body: RowBody, hub: HubDep, who: Edit
     return row
 
 
-@router.patch("/{table}/rows/{key:path}")
+@router.patch("/{table}/rows/{key:path}", include_in_schema=False)  # keys with /
+@router.patch("/{table}/rows/{key}")
 async def update_row(table: str, key: str, body: RowBody, hub: HubDep,
                      who: Editor) -> dict[str, Any]:
     """Change the given columns of the row with this key (``row_not_found`` otherwise)."""
@@ -121,7 +124,8 @@ async def update_row(table: str, key: str, body: RowBody, hub: HubDep,
                              values=body.values, key=key)
 
 
-@router.delete("/{table}/rows/{key:path}", status_code=204)
+@router.delete("/{table}/rows/{key:path}", include_in_schema=False, status_code=204)  # keys with /
+@router.delete("/{table}/rows/{key}", status_code=204)
 async def delete_row(table: str, key: str, hub: HubDep, who: Editor) -> Response:
     """Delete the row with this key."""
     await rows.delete_key(store_for(hub), workspace_id=who.workspace_id, name=table, key=key)
