@@ -42,6 +42,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "hub_plugins.stripe",
     "hub_plugins.email",
     "hub_plugins.google_sheets",
+    "hub_plugins.tables",
 )
 
 #: Built-ins that cannot be disabled.

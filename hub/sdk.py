@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 if TYPE_CHECKING:
     import httpx
 
+    from hub.tables.access import TablesAccess
+
 
 class Credentials(BaseModel):
     """A connector's credentials. Secret fields must be ``SecretStr``."""
@@ -49,6 +51,7 @@ class StepContext:
         oauth: for OAuth2 connectors, an ``httpx.Auth`` adding the connection's bearer token
             and refreshing it before expiry or on a 401: ``ctx.http.get(url, auth=ctx.oauth)``.
         ai: for ``hub.AIAction`` steps, the ``hub.AIGateway`` (the only route to a model).
+        tables: the run's workspace's data tables (``hub.tables.access.TablesAccess``).
         log: a logger for the step; never log secrets.
     """
 
@@ -61,6 +64,7 @@ class StepContext:
     http: httpx.AsyncClient | None = None
     oauth: httpx.Auth | None = None
     ai: Any = None
+    tables: TablesAccess | None = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("hub.step"))
 
 

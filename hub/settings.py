@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     egress_allow: str | None = Field(
         None, description="Comma list of CIDRs and host names outbound calls may reach even "
         "though they are internal (loopback, private, link-local ...).")
+    tables_max_tables: int = Field(100, ge=1, description="Data tables per workspace.")
+    tables_max_columns: int = Field(50, ge=1, le=1000, description="Columns per data table.")
+    tables_max_rows: int = Field(50_000, ge=1, description="Rows per data table.")
+    tables_max_value_bytes: int = Field(16_384, ge=64, description="Largest cell (bytes).")
+    tables_max_row_bytes: int = Field(65_536, ge=64, description="Largest row (bytes).")
+    tables_scan_rows: int = Field(5_000, ge=1, description="Rows one table query may examine.")
+    tables_scan_bytes: int = Field(16_777_216, ge=1, description="Bytes one query may examine.")
+    tables_page_max: int = Field(500, ge=1, description="Largest page or find limit.")
+    tables_max_conditions: int = Field(10, ge=1, description="Conditions in one table filter.")
+    tables_csv_max_bytes: int = Field(10_485_760, ge=1, description="Largest CSV import.")
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

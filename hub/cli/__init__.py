@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hub.cli import admin, audit, connections, keys, plugin, runs, serve, zaps
+from hub.cli import tables as data_tables
 from hub.cli.common import reported_errors
 
 app = typer.Typer(name="hub", help="zaphub: an AI orchestration hub.", no_args_is_help=True,
@@ -22,6 +23,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(connections.app, name="connections")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(data_tables.app, name="tables")
 
 
 def main() -> None:

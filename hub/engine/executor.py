@@ -29,6 +29,7 @@ from hub.errors import HubError
 from hub.expressions import ExpressionError, evaluate_condition
 from hub.oauth import step_oauth
 from hub.sdk import StepContext
+from hub.tables.access import step_tables
 from hub.vault.engine import redact_attempt, step_credentials
 from hub.zaps import CompiledStep, CompiledZap
 
@@ -170,6 +171,7 @@ class RunExecution:
             run_id=self.run.id, step_id=sid, attempt=self.tries.get(sid, 0) + 1,
             idempotency_key=f"{self.run.id}:{sid}", workspace_id=self.run.workspace_id,
             creds=creds, http=step_http(self.hub, cs),
+            tables=step_tables(self.hub, self.run.workspace_id),
             oauth=step_oauth(self.hub, cs.step.use, cs.step.connection, self.run.workspace_id))
 
     async def _record(self, cs: CompiledStep, att: Attempt, row: dict[str, Any],
