@@ -38,16 +38,17 @@ class Limits:
     #: go may take (``to_string``, ``join``, ``sort``, ``==`` on objects, text templates ...)
     costly_bytes: int = 1024 * 1024
     #: syntax-tree nodes visited (a projection visits its right side once per element)
-    visits: int = 200_000
-    #: seconds of interpreter work
-    seconds: float = 0.2
+    visits: int = 100_000
+    #: seconds of interpreter work: rendering runs on the event loop, so this bounds how
+    #: long one misbehaving step can hold up everything else in the process (issue #9)
+    seconds: float = 0.05
 
 
 #: Step inputs, conditions and a zap's output.
 DEFAULT = Limits()
 #: A webhook's dedupe key, computed for every delivery before it is stored: keys are small.
-DEDUPE = Limits(value_bytes=4 * 1024 * 1024, costly_bytes=1024 * 1024, visits=20_000,
-                seconds=0.05)
+DEDUPE = Limits(value_bytes=4 * 1024 * 1024, costly_bytes=1024 * 1024, visits=10_000,
+                seconds=0.01)
 
 
 class ExpressionError(ValueError):
