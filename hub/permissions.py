@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_sensitive": _ADMINS,
     "audit.read": _ADMINS,
     "workspace.manage": _ADMINS,
+    "workspace.create": _ALL,  # a new workspace, owned by its creator
     "admin": _ADMINS,  # generic: workspace settings (vault, AI policies ...)
     "owner": frozenset({"owner"}),
 }

@@ -25,8 +25,8 @@ async def _setup_link(api: Api) -> str:
     async with hub.db.write() as conn:
         owner = (await conn.execute(sa.select(users.c.id).where(
             users.c.email == identity.FIRST_OWNER))).scalar_one()
-        return await identity.insert_link(conn, kind="setup", ttl=60, workspace_id=ws,
-                                          user_id=owner)
+        return (await identity.insert_link(conn, kind="setup", ttl=60, workspace_id=ws,
+                                           user_id=owner))[1]
 
 
 def _cookie_client(api: Api, cookie: str | None = None) -> httpx.AsyncClient:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from hub.audit.chain import Actor, Entry, append
-from hub.errors import Forbidden, NotFound, Unauthorized
+from hub.errors import Conflict, Forbidden, NotFound, Unauthorized
 from hub.ids import new_id
 from hub.permissions import PERMISSIONS, READ_ONLY, ROLES, allowed, rank
 from hub.store.tables import api_tokens, auth_links, memberships, users, workspaces
@@ -109,8 +109,24 @@ async def bootstrap(hub: Hub) -> str | None:
         user = await insert_user(conn, FIRST_OWNER, "Owner")
         await insert_membership(conn, ws, user, "owner")
         # the first start is not audited: the chain starts with the owner's setup
-        token = await insert_link(conn, kind="setup", ttl=SETUP_TTL, workspace_id=ws,
+        _, token = await insert_link(conn, kind="setup", ttl=SETUP_TTL, workspace_id=ws,
                                   user_id=user)
+    return token
+
+
+async def bootstrap_link(hub: Hub, *, workspace_id: str) -> str:
+    """A new setup link for the first owner (``owner@localhost``) of a workspace, while that
+    person still has no password; ``setup_done`` once they have one."""
+    async with hub.db.write() as conn:
+        row = (await conn.execute(sa.select(users.c.id, users.c.password_hash).join(
+            memberships, memberships.c.user_id == users.c.id).where(
+            memberships.c.workspace_id == workspace_id, memberships.c.role == "owner",
+            users.c.email == FIRST_OWNER))).first()
+        if row is None or row.password_hash is not None:
+            raise Conflict("the owner has signed in already: use `hub users reset-link` or "
+                           "`hub tokens create`", code="setup_done")
+        _, token = await insert_link(conn, kind="setup", ttl=SETUP_TTL,
+                                     workspace_id=workspace_id, user_id=row.id)
     return token
 
 
@@ -155,14 +171,14 @@ async def insert_membership(conn: Any, ws: str, user: str, role: str) -> None:
 
 
 async def insert_link(conn: Any, *, kind: str, ttl: float, workspace_id: str | None = None,
-                      user_id: str | None = None, **extra: Any) -> str:
-    """A single-use link of ``kind``; returns its token (only the hash is stored)."""
-    token = LINK_PREFIX + secrets.token_urlsafe(32)
+                      user_id: str | None = None, **extra: Any) -> tuple[str, str]:
+    """A single-use link of ``kind``; returns its id and token (only the hash is stored)."""
+    token, lid = LINK_PREFIX + secrets.token_urlsafe(32), new_id("lnk")
     now = time.time()
     await conn.execute(auth_links.insert().values(
-        id=new_id("lnk"), token_hash=hash_token(token), kind=kind, workspace_id=workspace_id,
+        id=lid, token_hash=hash_token(token), kind=kind, workspace_id=workspace_id,
         user_id=user_id, created_at=now, expires_at=now + ttl, **extra))
-    return token
+    return lid, token
 
 
 async def insert_token(conn: Any, ws: str, user: str, name: str,

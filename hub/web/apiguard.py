@@ -25,7 +25,9 @@ from hub.web.problems import problem
 
 PREFIX = "/api/v1"
 #: Paths under ``/api/v1`` that take no token (their bodies are still capped and checked).
-ANONYMOUS: frozenset[str] = frozenset({"/api/v1/auth/login", "/api/v1/setup"})
+ANONYMOUS: frozenset[str] = frozenset({"/api/v1/auth/login", "/api/v1/setup",
+                                       "/api/v1/invitations/accept",
+                                       "/api/v1/auth/password-reset"})
 _JSON_TYPES = ("application/json",)
 
 

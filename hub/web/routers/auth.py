@@ -39,13 +39,13 @@ class Switch(_In):
     workspace_id: str = Field(min_length=1, max_length=64)
 
 
-def _set_cookie(response: Response, signed: service.SignedIn, settings: Settings) -> None:
+def set_session_cookie(response: Response, signed: service.SignedIn, settings: Settings) -> None:
     secure = (settings.public_url or "").lower().startswith("https://")
     response.set_cookie(csrf.COOKIE, signed.cookie, max_age=int(settings.session_ttl),
                         httponly=True, samesite="lax", secure=secure, path="/")
 
 
-def _signed_in(signed: service.SignedIn) -> dict[str, Any]:
+def signed_in(signed: service.SignedIn) -> dict[str, Any]:
     return {"user_id": signed.user_id, "workspace_id": signed.workspace_id,
             "expires_at": signed.expires_at, "csrf_token": csrf.token_for(signed.cookie)}
 
@@ -62,8 +62,8 @@ async def login(body: Login, request: Request, response: Response,
     are throttled per e-mail and address (``too_many_attempts``)."""
     signed = await service.sign_in(hub, email=body.email, password=body.password,
                                    address=_address(request), workspace_id=body.workspace_id)
-    _set_cookie(response, signed, hub.settings)
-    return _signed_in(signed)
+    set_session_cookie(response, signed, hub.settings)
+    return signed_in(signed)
 
 
 @router.post("/auth/logout", status_code=204)
@@ -98,5 +98,5 @@ async def setup(body: Setup, response: Response, hub: HubDep) -> dict[str, Any]:
     ``link_used``/``link_expired`` after) and signs them in."""
     signed = await service.complete_setup(hub, token=body.token, email=body.email,
                                           password=body.password, name=body.name)
-    _set_cookie(response, signed, hub.settings)
-    return _signed_in(signed)
+    set_session_cookie(response, signed, hub.settings)
+    return signed_in(signed)
