@@ -146,3 +146,10 @@ async def status_counts(hub: Hub) -> tuple[dict[str, int], int]:
         depth = (await conn.execute(sa.select(sa.func.count()).select_from(runs).where(
             runs.c.status == "queued", runs.c.due_at <= time.time()))).scalar()
     return counts, int(depth or 0)
+
+
+async def zap_of_run(hub: Hub, *, workspace_id: str, run_id: str) -> str | None:
+    """The zap a run of the workspace belongs to (``None``: no such run)."""
+    async with hub.db.read() as conn:
+        return (await conn.execute(sa.select(runs.c.zap_id).where(
+            runs.c.id == run_id, runs.c.workspace_id == workspace_id))).scalar()
