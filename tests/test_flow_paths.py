@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the hub and ws fixtures come from flow_support
 """``core.paths``: named branches, first match or all, later steps read the branch, bad
 conditions fail with a stable code, and validation follows references into branches."""
 

@@ -48,7 +48,9 @@ def check_wait(settings: Settings, att: Attempt) -> None:
     """Fail an attempt that asks to wait longer than the hub allows."""
     if att.wait is None or "until" not in att.wait:
         return
-    if att.wait["until"] - time.time() > settings.max_delay_seconds:
+    if att.wait["until"] <= time.time():  # already past: nothing to wait for
+        att.wait = None
+    elif att.wait["until"] - time.time() > settings.max_delay_seconds:
         att.error = {"code": "delay_too_long", "message": f"the wait ends more than "
                      f"{settings.max_delay_seconds:g}s from now (HUB_MAX_DELAY_SECONDS)"}
         att.wait, att.output, att.retryable = None, None, False
