@@ -109,7 +109,7 @@ def test_loop_validation(hub: Hub) -> None:
     with pytest.raises(ZapInvalid) as err:
         compile_zap(doc, hub.registry)
     found = {e["path"]: e["message"] for e in err.value.extra["errors"]}
-    assert found["steps[0].steps[1].use"] == "core.delay cannot be used inside a loop list"
+    assert found["steps[0].steps[1].use"] == "core.delay cannot be used inside a loop"
     assert found["steps[1].input.value"] == \
         "unknown step 'inner' (it runs inside loop 'each': read steps.each.results)"
     assert "unknown name 'loop'" in found["steps[2].input.value"]

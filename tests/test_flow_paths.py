@@ -127,6 +127,6 @@ def test_structure_rules(hub: Hub) -> None:
     ])
     assert found["steps[0].input.matched"] == "set by the hub from the branch conditions"
     assert found["steps[0].branches[0].steps[0].use"] == \
-        "core.paths cannot be used inside a branch list"
+        "core.paths cannot be used inside a branch"
     assert found["steps[1].branches"] == "a core.paths step needs at least one branch"
     assert found["steps[2].branches"] == "only core.paths steps have branches"

@@ -16,6 +16,7 @@ PATHS, LOOP, DELAY, CALL = "core.paths", "core.loop", "core.delay", "core.call_z
 MAX_STEPS = 1000  # every step of a zap, nested ones included
 MAX_INDEX = 99_999  # largest loop index a row key must hold (core.loop caps items lower)
 KEY_LENGTH = 64  # run_steps.step_id
+_PLACES = {"branch": "a branch", "loop": "a loop", "on_failure": "on_failure"}
 
 
 def loop_key(loop_id: str, index: int, step_id: str) -> str:
@@ -50,11 +51,12 @@ def structure_problems(step: Step, where: str) -> Iterator[tuple[str, str]]:
         yield ".branches", f"a {PATHS} step needs at least one branch"
     if step.use == LOOP and not step.steps:
         yield ".steps", f"a {LOOP} step needs the steps to run per item"
+    inside = _PLACES.get(where, where)
     if where != "top" and step.use in (PATHS, LOOP):
-        yield ".use", f"{step.use} cannot be used inside a {where.replace('_', ' ')} list"
+        yield ".use", f"{step.use} cannot be used inside {inside}"
     if where in ("loop", "on_failure") and step.use == DELAY:
-        yield ".use", f"{DELAY} cannot be used inside a {where.replace('_', ' ')} list"
+        yield ".use", f"{DELAY} cannot be used inside {inside}"
     if where in ("loop", "on_failure") and step.use == CALL and step.input.get("wait") is not False:
-        yield ".input.wait", f"inside a {where.replace('_', ' ')} list, {CALL} needs `wait: false`"
+        yield ".input.wait", f"inside {inside}, {CALL} needs `wait: false`"
     if step.use == PATHS and "matched" in step.input:
         yield ".input.matched", "set by the hub from the branch conditions"

@@ -1,0 +1,69 @@
+# ruff: noqa: F811 - the hub and ws fixtures come from flow_support
+"""A zap's ``on_failure`` steps run with the failed step's error in their context; the run
+still ends failed, with the original error."""
+
+from __future__ import annotations
+
+import pytest
+from flow_support import echo, hub, make_zap, rows, run_zap, ws  # noqa: F401
+
+from hub.context import Hub
+from hub.errors import ZapInvalid
+from hub.zaps import compile_zap
+from plugins import engine_fixtures as fx
+
+REPORT = echo("report", value={"step": "{{ error.step }}", "code": "{{ error.code }}",
+                               "message": "{{ error.message }}", "seen": "{{ steps.ok.label }}"})
+
+
+async def test_on_failure_steps_see_the_error_and_the_run_still_fails(hub: Hub, ws: str) -> None:
+    flaky = echo("boom", fail_until=9)
+    flaky["retry"] = {"attempts": 2, "backoff": 0, "jitter": False}
+    zap = await make_zap(hub, ws, [echo("ok"), flaky, echo("never")],
+                         on_failure=[REPORT, echo("second", value="{{ steps.report.value.code }}")])
+    run = await run_zap(hub, ws, zap)
+    assert run["status"] == "failed"
+    assert run["error"] == {"code": "flaky", "message": "flaky on attempt 2", "step_id": "boom"}
+    assert rows(run) == [("ok", "succeeded"), ("boom", "failed"), ("boom", "failed"),
+                         ("report", "succeeded"), ("second", "succeeded")]
+    assert run["steps"][3]["output"]["value"] == {
+        "step": "boom", "code": "flaky", "message": "flaky on attempt 2", "seen": "ok"}
+    assert run["steps"][4]["output"]["value"] == "flaky"
+    assert [c["step_id"] for c in fx.CALLS] == ["ok", "boom", "boom", "report", "second"]
+
+
+async def test_a_failing_on_failure_step_ends_the_list_and_keeps_the_first_error(
+        hub: Hub, ws: str) -> None:
+    zap = await make_zap(hub, ws, [echo("bad", fatal=True)],
+                         on_failure=[echo("alert", fatal=True), echo("after_alert")])
+    run = await run_zap(hub, ws, zap)
+    assert run["status"] == "failed" and run["error"]["code"] == "fatal_thing"
+    assert run["error"]["step_id"] == "bad"
+    assert rows(run) == [("bad", "failed"), ("alert", "failed")]
+
+
+async def test_a_succeeding_run_never_runs_on_failure(hub: Hub, ws: str) -> None:
+    run = await run_zap(hub, ws, await make_zap(hub, ws, [echo("ok")], on_failure=[REPORT]))
+    assert run["status"] == "succeeded" and rows(run) == [("ok", "succeeded")]
+
+
+async def test_on_failure_after_a_failure_inside_a_loop(hub: Hub, ws: str) -> None:
+    step = {"id": "each", "use": "core.loop", "input": {"items": [1, 2]},
+            "steps": [echo("inner", fatal="{{ loop.item == `2` }}")]}
+    run = await run_zap(hub, ws, await make_zap(hub, ws, [step], on_failure=[
+        echo("report", value="{{ error.step }}")]))
+    assert run["status"] == "failed" and run["error"]["step_id"] == "each:1:inner"
+    assert run["steps"][-1]["output"]["value"] == "each:1:inner"
+
+
+def test_error_is_only_known_in_on_failure(hub: Hub) -> None:
+    doc = {"name": "z", "trigger": {"kind": "manual"},
+           "steps": [echo("ok", value="{{ error.code }}")],
+           "on_failure": [echo("ok2", value="{{ steps.ok.label }}"),
+                          {"id": "pause", "use": "core.delay", "input": {"seconds": 1}}]}
+    with pytest.raises(ZapInvalid) as err:
+        compile_zap(doc, hub.registry)
+    found = {e["path"]: e["message"] for e in err.value.extra["errors"]}
+    assert "unknown name 'error'" in found["steps[0].input.value"]
+    assert found["on_failure[1].use"] == "core.delay cannot be used inside on_failure"
+    assert "on_failure[0].input.value" not in found
