@@ -11,7 +11,7 @@ from engine_support import run_row
 from flow_support import echo, finish, hub, make_zap, rows, run_zap, ws  # noqa: F401
 
 from hub.context import Hub
-from hub.engine.calls import RunCalls
+from hub.engine.calls import Caller, RunCalls
 from hub.engine.executor import RunExecution
 from hub.engine.worker import Worker
 from hub.services import identity
@@ -113,8 +113,22 @@ async def test_a_repeated_attempt_finds_the_run_it_started(hub: Hub, ws: str) ->
     await make_zap(hub, ws, [echo("c1")], name="child")
     parent = await make_zap(hub, ws, [echo("p")], name="parent")
     rid = (await runs_svc.start_run(hub, workspace_id=ws, zap_id=parent, data={}))["id"]
-    calls = RunCalls(hub.db, hub.payloads, hub.wake, workspace_id=ws, run_id=rid, max_depth=5)
+    calls = RunCalls(hub.db, hub.payloads, hub.wake, caller=Caller(ws, rid), max_depth=5)
     await hub.payloads.prepare(ws)
     first = await calls.start(zap="child", data={"a": 1}, key=f"{rid}:call")
     assert await calls.start(zap="child", data={"a": 1}, key=f"{rid}:call") == first
     assert await calls.start(zap="child", data={"a": 1}, key=f"{rid}:other") != first
+
+
+async def test_a_rerun_calls_the_zap_anew(hub: Hub, ws: str) -> None:
+    await make_zap(hub, ws, [echo("c1", label="flaky_child")], name="child")
+    fx.FAILING.add("flaky_child")
+    run = await run_zap(hub, ws, await make_zap(hub, ws, [call("child")], name="parent"),
+                        {"n": 1})
+    assert run["status"] == "failed" and run["error"]["code"] == "called_run_failed"
+    first_child = run["error"]["run_id"]
+    fx.FAILING.clear()
+    await runs_svc.rerun(hub, workspace_id=ws, run_id=run["id"])
+    again = await finish(hub, ws, run["id"])
+    assert again["status"] == "succeeded", again["error"]
+    assert again["result"]["run_id"] != first_child and again["result"]["status"] == "succeeded"

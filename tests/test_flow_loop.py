@@ -188,3 +188,10 @@ async def test_a_worker_killed_mid_loop_resumes_without_repeating_finished_items
     assert [b["n"] for _, b in sink.hits] == [0, 1, 2, 3, 3, 4, 5]
     assert run["result"]["count"] == 6 and all(
         r["status"] == 200 for r in run["result"]["results"])
+
+
+async def test_a_loop_runs_a_bounded_number_of_steps(hub: Hub, ws: str) -> None:
+    zap = await make_zap(hub, ws, [loop(echo("a"), echo("b"), max_items=10_000)])
+    run = await run_zap(hub, ws, zap, {"items": list(range(5001))})
+    assert run["status"] == "failed" and run["error"]["code"] == "loop_too_many_items"
+    assert "at most 10,000 steps" in run["error"]["message"] and fx.CALLS == []

@@ -32,15 +32,28 @@ class Outcome:
     error: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The calling run."""
+
+    workspace_id: str
+    run_id: str
+    round: int = 0  # a re-run of the calling run (its next round) calls anew
+
+
 class RunCalls:
     """``hub.ZapCalls`` for the steps of one run."""
 
     def __init__(self, db: Database, payloads: PayloadCodec, wake: Callable[[], None], *,
-                 workspace_id: str, run_id: str, max_depth: int) -> None:
+                 caller: Caller, max_depth: int) -> None:
         self.db, self.payloads, self.wake = db, payloads, wake
-        self.workspace_id, self.run_id, self.max_depth = workspace_id, run_id, max_depth
+        self.workspace_id, self.run_id, self.round = caller.workspace_id, caller.run_id, \
+            caller.round
+        self.max_depth = max_depth
 
     async def start(self, *, zap: str, data: Any, key: str) -> str:
+        if self.round:
+            key = f"{key}#{self.round}"
         blob = self.payloads.encode(self.workspace_id, data)
         if len(blob) > INPUT_LIMIT:
             raise StepError("the called run's input is larger than 1 MiB",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hub.ai.governance import governor_for
 from hub.egress import step_http
 from hub.engine import flow, loops
-from hub.engine.calls import RunCalls
+from hub.engine.calls import Caller, RunCalls
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.failures import (
     INPUT_UNSTORABLE,
@@ -71,6 +71,8 @@ class RunExecution:
         self.status_of: dict[str, str] = {}  # committed status per step key
         self.nested: dict[str, Any] = {}  # outputs of loop iterations' steps, by step key
         self.waits: dict[str, dict[str, Any]] = {}  # suspended steps: wait and output
+        self.on_failure_ids = {cs.step.id for cs in cz.on_failure}
+        self.last_failure: tuple[str, dict[str, Any]] | None = None  # this round's, if any
 
     def _decode(self, blob: bytes | None) -> Any:
         return self.hub.payloads.decode(self.run.workspace_id, blob)
@@ -100,20 +102,25 @@ class RunExecution:
             self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
         if row["status"] == "waiting":
             self.waits[sid] = flow.wait_of(row, self._decode(row["output"]))
-        elif row["status"] in DONE or row["status"] == "filtered":
-            self.waits.pop(sid, None)
-            self.done.add(sid)
-            self.status_of[sid] = row["status"]
-            output = self._decode(row["output"])
-            if flow.is_loop_key(sid):
-                self.nested[sid] = output
-                return
-            self.ctx["steps"][sid] = output
-            if sid not in self.top:  # a branch's step: its paths step decides what follows
-                return
-            if row["status"] != "skipped":  # as in a live run: a skip keeps the last output
-                self.last_output = output
-            self.stopped = self.stopped or row["status"] == "filtered"
+            return
+        self.waits.pop(sid, None)  # the wait ended (done, or failed: a re-run starts over)
+        if row["status"] in DONE or row["status"] == "filtered":
+            self._load_done(sid, row["status"], self._decode(row["output"]))
+        elif row["round"] == self.run.round and sid not in self.on_failure_ids:
+            self.last_failure = (sid, row["error"] or {})
+
+    def _load_done(self, sid: str, status: str, output: Any) -> None:
+        self.done.add(sid)
+        self.status_of[sid] = status
+        if flow.is_loop_key(sid):
+            self.nested[sid] = output
+            return
+        self.ctx["steps"][sid] = output
+        if sid not in self.top:  # a branch's step: its paths step decides what follows
+            return
+        if status != "skipped":  # as in a live run: a skip keeps the last output
+            self.last_output = output
+        self.stopped = self.stopped or status == "filtered"
 
     async def execute(self) -> str:
         """Run the remaining steps; return the run's final (or requeued) status."""
@@ -122,12 +129,21 @@ class RunExecution:
             return await self._finish("failed", None, error=unreadable)
         if self.stopped:
             return await self._finish("filtered", None)
+        if self.last_failure and self.on_failure_ids & set(self.tries):
+            return await self._resume_on_failure(self.last_failure)
         pending = [(i, cs) for i, cs in enumerate(self.cz.steps) if cs.step.id not in self.done]
         for n, (index, cs) in enumerate(pending):
             status = await self._step(index, cs, n == len(pending) - 1)
             if status is not None:
                 return status
         return await self._succeed()  # nothing left to run (e.g. resumed after the last step)
+
+    async def _resume_on_failure(self, failure: tuple[str, dict[str, Any]]) -> str:
+        """The worker died while the on_failure steps ran: finish them, then fail the run."""
+        error = {k: v for k, v in failure[1].items() if k != "retry_in"}
+        error["step_id"] = failure[0]
+        await flow.on_failure(self, error)
+        return await self._finish("failed", None, error=error)
 
     async def _step(self, index: int, cs: CompiledStep, last: bool) -> str | None:
         started = time.time()
@@ -202,8 +218,8 @@ class RunExecution:
 
     def step_context(self, cs: CompiledStep, creds: Any, gov: Any, key: str) -> StepContext:
         hub, ws = self.hub, self.run.workspace_id
-        calls = RunCalls(hub.db, hub.payloads, hub.wake, workspace_id=ws, run_id=self.run.id,
-                         max_depth=hub.settings.max_call_depth)
+        calls = RunCalls(hub.db, hub.payloads, hub.wake, max_depth=hub.settings.max_call_depth,
+                         caller=Caller(ws, self.run.id, self.run.round))
         return StepContext(
             ai=gov.gateway if gov is not None else None,
             run_id=self.run.id, step_id=cs.step.id, attempt=self.tries.get(key, 0) + 1,

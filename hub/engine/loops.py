@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from hub.engine.executor import RunExecution
 
 HOLDERS = (PATHS, LOOP)
+MAX_LOOP_STEPS = 10_000  # step executions one loop may ask for: items x its steps
 CONDITION_ERROR = "branch_condition_error"
 
 
@@ -110,6 +111,10 @@ async def run_loop(ex: RunExecution, cs: CompiledStep, index: int,
     rendered, items, failed = await plan(ex, cs, started, {})
     if failed is not None:
         return failed
+    if len(items) * len(cs.children) > MAX_LOOP_STEPS:
+        return Attempt(input=rendered, error={"code": "loop_too_many_items", "message": (
+            f"{len(items)} items x {len(cs.children)} steps: a loop runs at most "
+            f"{MAX_LOOP_STEPS:,} steps")}, started=started)
     its = _Iterations(ex, cs, index, items)
     concurrency = min(int(rendered.get("concurrency") or 1), max(len(items), 1))
     try:
