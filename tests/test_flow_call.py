@@ -132,3 +132,25 @@ async def test_a_rerun_calls_the_zap_anew(hub: Hub, ws: str) -> None:
     again = await finish(hub, ws, run["id"])
     assert again["status"] == "succeeded", again["error"]
     assert again["result"]["run_id"] != first_child and again["result"]["status"] == "succeeded"
+
+
+async def test_a_loop_fans_out_calls_without_waiting(hub: Hub, ws: str) -> None:
+    child = await make_zap(hub, ws, [echo("c1", value="{{ trigger.n }}")], name="child")
+    fan = {"id": "each", "use": "core.loop", "input": {"items": "{{ trigger.items }}"},
+           "steps": [{"id": "call", "use": "core.call_zap", "input": {
+               "zap": "child", "input": {"n": "{{ loop.item }}"}, "wait": False}}]}
+    run = await run_zap(hub, ws, await make_zap(hub, ws, [fan], name="parent"),
+                        {"items": [1, 2, 3]})
+    assert run["status"] == "succeeded"
+    kids = (await runs_svc.list_runs(hub, workspace_id=ws, zap_id=child))["items"]
+    assert len(kids) == 3 and {k["parent_run_id"] for k in kids} == {run["id"]}
+    await finish(hub, ws, kids[0]["id"])
+    assert sorted(c["label"] for c in fx.CALLS) == ["c1", "c1", "c1"]
+
+
+async def test_an_oversized_input_is_refused(hub: Hub, ws: str) -> None:
+    await make_zap(hub, ws, [echo("c1")], name="child")
+    step = call("child", a="{{ trigger.s }}", b="{{ trigger.s }}", c="{{ trigger.s }}")
+    run = await run_zap(hub, ws, await make_zap(hub, ws, [step], name="parent"),
+                        {"s": "x" * 400_000})
+    assert run["status"] == "failed" and run["error"]["code"] == "input_too_large"

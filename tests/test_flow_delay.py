@@ -7,11 +7,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from engine_support import open_hub, run_row
 from flow_support import echo, finish, hub, make_zap, rows, run_zap, ws  # noqa: F401
 
 from hub.context import Hub
 from hub.engine.worker import Worker
+from hub.errors import ZapInvalid
 from hub.services import runs as runs_svc
 from hub.settings import Settings
 from plugins import engine_fixtures as fx
@@ -74,9 +76,13 @@ async def test_delay_is_bounded_and_checked(hub: Hub, ws: str) -> None:
     finally:
         hub.settings.max_delay_seconds = 30 * 86400.0
     assert run["status"] == "failed" and run["error"]["code"] == "delay_too_long"
-    both = await run_zap(hub, ws, await make_zap(
-        hub, ws, [delay(seconds=1, until="2030-01-01T00:00:00Z")], name="both"))
-    assert both["error"]["code"] == "invalid_input"
+    with pytest.raises(ZapInvalid) as err:
+        await make_zap(hub, ws, [delay(seconds=1, until="2030-01-01T00:00:00Z")], name="both")
+    assert err.value.extra["errors"] == [
+        {"path": "steps[0].input", "message": "give exactly one of seconds and until"}]
+    nothing = await run_zap(hub, ws, await make_zap(
+        hub, ws, [delay(seconds="{{ trigger.nope }}")], name="nothing"))
+    assert nothing["error"]["code"] == "invalid_input"
     bad = await run_zap(hub, ws, await make_zap(
         hub, ws, [delay(until="{{ trigger.when }}")], name="bad"), {"when": "soon"})
     assert bad["error"]["code"] == "invalid_input" and "until" in bad["error"]["message"]

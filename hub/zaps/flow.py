@@ -58,5 +58,7 @@ def structure_problems(step: Step, where: str) -> Iterator[tuple[str, str]]:
         yield ".use", f"{DELAY} cannot be used inside {inside}"
     if where in ("loop", "on_failure") and step.use == CALL and step.input.get("wait") is not False:
         yield ".input.wait", f"inside {inside}, {CALL} needs `wait: false`"
+    if step.use == DELAY and ("seconds" in step.input) == ("until" in step.input):
+        yield ".input", "give exactly one of seconds and until"
     if step.use == PATHS and "matched" in step.input:
         yield ".input.matched", "set by the hub from the branch conditions"
