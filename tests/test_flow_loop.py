@@ -195,3 +195,16 @@ async def test_a_loop_runs_a_bounded_number_of_steps(hub: Hub, ws: str) -> None:
     run = await run_zap(hub, ws, zap, {"items": list(range(5001))})
     assert run["status"] == "failed" and run["error"]["code"] == "loop_too_many_items"
     assert "at most 10,000 steps" in run["error"]["message"] and fx.CALLS == []
+
+
+async def test_concurrent_failures_are_all_recorded_and_retried(hub: Hub, ws: str) -> None:
+    flaky = echo("work", value="{{ loop.item }}", fail_until=1)
+    flaky["retry"] = {"attempts": 2, "backoff": 0, "jitter": False}
+    zap = await make_zap(hub, ws, [loop(flaky, concurrency=4)])
+    run = await run_zap(hub, ws, zap, {"items": [0, 1, 2, 3]})
+    assert run["status"] == "succeeded", run["error"]
+    failed = [s for s in run["steps"] if s["status"] == "failed"]
+    assert failed and all("retry_in" in s["error"] for s in failed)  # every one recorded
+    assert [r["value"] for r in run["result"]["results"]] == [0, 1, 2, 3]
+    executed = collections.Counter(c["key"].split(":", 1)[1] for c in fx.CALLS)
+    assert executed == {f"each:{i}:work": 2 for i in range(4)}  # a failure, then a success

@@ -72,7 +72,9 @@ class RunExecution:
         self.nested: dict[str, Any] = {}  # outputs of loop iterations' steps, by step key
         self.waits: dict[str, dict[str, Any]] = {}  # suspended steps: wait and output
         self.on_failure_ids = {cs.step.id for cs in cz.on_failure}
-        self.last_failure: tuple[str, dict[str, Any]] | None = None  # this round's, if any
+        # the last row of this round, if it failed a step for good: only the on_failure path
+        # commits such a row before the run ends, so the worker died during on_failure
+        self.last_failure: tuple[str, dict[str, Any]] | None = None
 
     def _decode(self, blob: bytes | None) -> Any:
         return self.hub.payloads.decode(self.run.workspace_id, blob)
@@ -104,10 +106,11 @@ class RunExecution:
             self.waits[sid] = flow.wait_of(row, self._decode(row["output"]))
             return
         self.waits.pop(sid, None)  # the wait ended (done, or failed: a re-run starts over)
+        if row["round"] == self.run.round and sid not in self.on_failure_ids:
+            final = row["status"] == "failed" and "retry_in" not in (row["error"] or {})
+            self.last_failure = (sid, row["error"] or {}) if final else None
         if row["status"] in DONE or row["status"] == "filtered":
             self._load_done(sid, row["status"], self._decode(row["output"]))
-        elif row["round"] == self.run.round and sid not in self.on_failure_ids:
-            self.last_failure = (sid, row["error"] or {})
 
     def _load_done(self, sid: str, status: str, output: Any) -> None:
         self.done.add(sid)
@@ -129,7 +132,7 @@ class RunExecution:
             return await self._finish("failed", None, error=unreadable)
         if self.stopped:
             return await self._finish("filtered", None)
-        if self.last_failure and self.on_failure_ids & set(self.tries):
+        if self.last_failure and self.on_failure_ids:
             return await self._resume_on_failure(self.last_failure)
         pending = [(i, cs) for i, cs in enumerate(self.cz.steps) if cs.step.id not in self.done]
         for n, (index, cs) in enumerate(pending):
@@ -310,26 +313,34 @@ class RunExecution:
         return await self._finish("succeeded", result, steps=steps)
 
     async def _fail(self, cs: CompiledStep, att: Attempt, row: dict[str, Any],
-                    key: str | None = None) -> str:
-        sid = key or cs.step.id
+                    key: str | None = None, also: list[dict[str, Any]] | None = None) -> str:
+        """Retry the step later or fail the run; ``also``: other failed rows to record first
+        (failures of concurrent loop iterations; ``row``'s failure decides)."""
+        sid, rows = key or cs.step.id, [*(also or []), row]
+        if also:  # renumbered so that the deciding row is the last one
+            for failed in rows:
+                failed["seq"] = self.seq = self.seq + 1
         if att.retryable and self.round_tries.get(sid, 0) < cs.retry.attempts:
             delay = backoff_delay(cs.retry, self.round_tries[sid])
             wait = (att.error or {}).get("retry_after")  # a provider's Retry-After (issue 6)
             if isinstance(wait, int | float) and wait > 0:
                 delay = max(delay, min(float(wait), cs.retry.max_backoff))
-            row["error"] = {**(att.error or {}), "retry_in": round(delay, 3)}
-            await self._checkpoint(steps=[row], run_update={
+            for failed in rows:  # all of them run again when the run resumes
+                failed["error"] = {**(failed["error"] or {}), "retry_in": round(delay, 3)}
+            await self._checkpoint(steps=rows, run_update={
                 "status": "queued", "due_at": time.time() + delay, "lease_owner": None,
                 "stalled_claims": 0})
-            self._emit_step(row)
+            for failed in rows:
+                self._emit_step(failed)
             return "queued"
         error = {**(att.error or {}), "step_id": sid}
         if self.cz.on_failure:  # the failure is recorded first, then what it triggers
-            await self._checkpoint(steps=[row])
-            self._emit_step(row)
+            await self._checkpoint(steps=rows)
+            for failed in rows:
+                self._emit_step(failed)
             await flow.on_failure(self, error)
             return await self._finish("failed", None, error=error)
-        return await self._finish("failed", None, error=error, steps=[row])
+        return await self._finish("failed", None, error=error, steps=rows)
 
     async def _finish(self, status: str, result: Any, *, error: dict[str, Any] | None = None,
                       steps: list[dict[str, Any]] | None = None) -> str:

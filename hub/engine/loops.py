@@ -133,9 +133,7 @@ async def run_loop(ex: RunExecution, cs: CompiledStep, index: int,
 async def _failed(ex: RunExecution, failures: list[tuple[int, Outcome]]) -> str:
     """Record every failed iteration step; the first (by item) decides retry or failure."""
     rows = [f.failure[2] for _, f in failures[1:] if f.failure]
-    if rows:
-        await ex._checkpoint(steps=rows)
     first = failures[0][1].failure
     assert first is not None
     cs, att, row, key = first
-    return await ex._fail(cs, att, row, key=key)
+    return await ex._fail(cs, att, row, key=key, also=rows)
