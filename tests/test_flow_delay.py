@@ -16,6 +16,7 @@ from hub.engine.worker import Worker
 from hub.errors import ZapInvalid
 from hub.services import runs as runs_svc
 from hub.settings import Settings
+from hub.store.tables import runs
 from plugins import engine_fixtures as fx
 
 
@@ -98,3 +99,17 @@ async def test_delay_inside_a_branch(hub: Hub, ws: str) -> None:
     assert run["status"] == "succeeded"
     assert rows(run)[-3:] == [("pause", "succeeded"), ("later", "succeeded"),
                               ("route", "succeeded")]
+
+
+async def test_an_early_claim_waits_again_without_a_new_row(hub: Hub, ws: str) -> None:
+    zap = await make_zap(hub, ws, [delay(seconds=0.5), echo("after")])
+    waiting = await run_zap(hub, ws, zap, until=("waiting",))
+    due = (await run_row(hub, waiting["id"])).due_at
+    async with hub.db.write() as conn:  # as if a clock ran ahead: claimable too early
+        await conn.execute(runs.update().where(runs.c.id == waiting["id"]).values(
+            due_at=time.time() - 1))
+    early = await finish(hub, ws, waiting["id"], until=("waiting",))
+    assert rows(early) == [("pause", "waiting")]
+    assert abs((await run_row(hub, waiting["id"])).due_at - due) < 0.01
+    done = await finish(hub, ws, waiting["id"])
+    assert rows(done) == [("pause", "waiting"), ("pause", "succeeded"), ("after", "succeeded")]

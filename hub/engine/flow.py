@@ -57,8 +57,10 @@ def check_wait(settings: Settings, att: Attempt) -> None:
 
 
 async def suspend(ex: RunExecution, key: str, att: Attempt, row: dict[str, Any] | None) -> str:
-    """Set the run ``waiting`` until the step's wait may have ended; ``row`` (a first
-    suspension, not a look that found the wait still running) is written ``waiting``."""
+    """Set the run ``waiting`` until the step's wait may have ended; ``row`` is written
+    ``waiting`` unless this is a look that found the wait still running (no new row)."""
+    if key in ex.waits:
+        row = None
     wait, now = dict(att.wait or {}), time.time()
     if "run_id" in wait:
         wait.setdefault("deadline", now + ex.hub.settings.call_zap_timeout)
