@@ -54,13 +54,16 @@ async def finish(hub: Hub, ws: str, run_id: str, timeout: float = 30.0,
     """Drive a worker until the run's status is in ``until`` (retries requeue it later)."""
     worker = Worker(hub, poll_interval=0.01)
     deadline = time.monotonic() + timeout
-    while True:
-        await worker.run_until_idle(timeout)
-        run = await runs_svc.get_run(hub, workspace_id=ws, run_id=run_id)
-        if run["status"] in until:
-            return run
-        assert time.monotonic() < deadline, f"run still {run['status']}"
-        await asyncio.sleep(0.005)
+    try:
+        while True:
+            await worker.run_until_idle(timeout)
+            run = await runs_svc.get_run(hub, workspace_id=ws, run_id=run_id)
+            if run["status"] in until:
+                return run
+            assert time.monotonic() < deadline, f"run still {run['status']}"
+            await asyncio.sleep(0.005)
+    finally:
+        await worker.cp.close()
 
 
 async def run_zap(hub: Hub, ws: str, zap_id: str, data: Any = None,
