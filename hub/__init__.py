@@ -43,6 +43,7 @@ from hub.sdk import (
     StepResult,
     TriggerKind,
     Verdict,
+    ZapCalls,
 )
 
 __version__ = "0.1.0"
@@ -57,4 +58,5 @@ __all__ = [
     "Span", "TriggerKind", "Verdict", "Unauthorized", "__version__", "apply_redactions",
     "hookimpl",
     "EgressDenied", "provider_error", "resolve_egress", "retry_after",
+    "ZapCalls",
 ]
