@@ -106,11 +106,13 @@ async def sign_in(hub: Hub, *, email: str, password: str, address: str,
             users.c.email == normal_email(email)))).first()
     if not await verify_password(user.password_hash if user else None, password):
         raise await _failed(hub, key, user, address)
+    rehashed = await hash_password(password) if needs_rehash(user.password_hash) else None
     async with hub.db.write() as conn:
         await conn.execute(auth_throttle.delete().where(auth_throttle.c.key == key))
-        if needs_rehash(user.password_hash):
+        await conn.execute(sessions.delete().where(sessions.c.expires_at < time.time()))
+        if rehashed:  # hashed before the write: the database is never locked meanwhile
             await conn.execute(users.update().where(users.c.id == user.id).values(
-                password_hash=await hash_password(password)))
+                password_hash=rehashed))
         ws = await _pick_workspace(conn, user.id, workspace_id)
         signed = await open_session(conn, hub, user.id, ws)
         await append(conn, [Entry(ws, "auth.signed_in", Actor("user", user.id),
