@@ -71,7 +71,7 @@ def hub_server(data_dir: Path, **settings: str) -> Iterator[Server]:
         proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, cwd=data_dir.parent)
         try:
-            link = _wait_for(LINK.pattern, log, proc)
+            link = _wait_for(LINK.pattern, log, proc)  # the setup link's token
             _wait_for("Uvicorn running", log, proc)
             yield Server(port, token_via_setup(f"http://127.0.0.1:{port}", link), log)
         finally:
