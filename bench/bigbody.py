@@ -79,12 +79,24 @@ def main() -> None:
         proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--no-worker"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
     try:
-        token = _wait(log, r"(zh_[A-Za-z0-9_-]{20,})", proc)
+        link = _wait(log, r"setup\?token=(zl_[A-Za-z0-9_-]{20,})", proc)
         _wait(log, "Uvicorn running", proc)
-        run(port, token, proc.pid, args)
+        run(port, _owner_token(port, link), proc.pid, args)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def _owner_token(port: int, link: str) -> str:
+    """Use the printed setup link as the first owner would, then create an API token."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+        r = c.post("/api/v1/setup", json={"token": link, "email": "bench@example.com",
+                                          "password": "bench password 123"})
+        r.raise_for_status()
+        r = c.post("/api/v1/tokens", json={"name": "bench"},
+                   headers={"X-CSRF-Token": r.json()["csrf_token"]})
+        r.raise_for_status()
+        return str(r.json()["token"])
 
 
 def run(port: int, token: str, pid: int, args: argparse.Namespace) -> None:

@@ -92,12 +92,13 @@ async def _setup(env: dict[str, str]) -> str:
     from hub.intake.hooks import hook_of
     from hub.services import connections, identity, zaps
     from hub.settings import Settings
+    from hub.testing.people import owner_token
 
     hub = await Hub.open(Settings(data_dir=Path(env["HUB_DATA_DIR"]),
                                   database_url=env.get("HUB_DATABASE_URL"),
                                   database_schema=env.get("HUB_DATABASE_SCHEMA")))
     try:
-        token = await identity.bootstrap(hub)
+        token = await owner_token(hub)
         ws = (await identity.authenticate(hub, token)).workspace_id
         await connections.create_connection(hub, workspace_id=ws, connector="webhook_secret",
                                             name="gh", values={"secret": SECRET})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import httpx
 import sqlalchemy as sa
@@ -13,7 +14,9 @@ from hub.audit.tables import audit_log
 from hub.services import identity
 from hub.settings import Settings
 from hub.store.tables import auth_links, users
+from hub.web import csrf
 from hub.web.app import create_app
+from hub.web.deps import need
 
 PASSWORD = "correct horse battery"
 
@@ -187,3 +190,18 @@ async def test_approver_reads_but_cannot_edit(api: Api) -> None:
     who = await identity.authenticate(api.app.state.hub, approver["token"])
     assert who.can("approvals.decide") and not who.can("zaps.write")
     assert not who.can("view_sensitive")
+
+
+async def _page(who: Annotated[identity.Principal, need("write")]) -> dict[str, str]:
+    return {"user": who.user_id}
+
+
+async def test_html_forms_send_the_csrf_token_as_a_field(api: Api) -> None:
+    api.app.add_api_route("/ui/things", _page, methods=["POST"])
+    browser, _ = await _signed_in(api)
+    r = await browser.post("/ui/things", data={"name": "x"})
+    assert r.status_code == 403 and r.json()["code"] == "csrf_failed"
+    token = csrf.token_for(browser.cookies["zh_session"])
+    r = await browser.post("/ui/things", data={"name": "x", "csrf_token": token})
+    assert r.status_code == 200, r.text
+    assert not csrf.verify(browser.cookies["zh_session"], "0" * 64)

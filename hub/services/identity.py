@@ -31,7 +31,6 @@ TOKEN_PREFIX = "zh_"
 LINK_PREFIX = "zl_"
 SETUP_TTL = 24 * 3600.0
 FIRST_OWNER = "owner@localhost"
-__all__ = ["ROLES", "Principal", "authenticate", "bootstrap", "create_token", "hash_token"]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Password hashing (argon2id via ``argon2-cffi``), off the event loop and bounded.
 
-Each hash costs tens of milliseconds and 64 MiB, so at most ``CONCURRENCY`` run at once (in
+Each hash costs tens of milliseconds and 19 MiB, so at most ``CONCURRENCY`` run at once (in
 their own threads): a burst of sign-ins queues instead of exhausting memory. A password's
 length is capped before hashing.
 """
@@ -18,7 +18,10 @@ from hub.errors import BadRequest
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
 CONCURRENCY = 2
-_hasher = PasswordHasher()
+#: OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): one hash costs one core's time and
+#: little memory, so concurrent sign-ins cannot exhaust the host; stored hashes carry their
+#: parameters, and older ones are upgraded at the next sign-in (``needs_rehash``)
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 _pool = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="argon2")
 #: verified against when the user is unknown, so both cases take the same time
 _DUMMY = _hasher.hash("zaphub: no such user, same cost")
