@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.ai.governance import governor_for
 from hub.egress import step_http
+from hub.engine import auditing
 from hub.engine.approvals import Approved, gate
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.failures import (
@@ -66,6 +67,9 @@ class RunExecution:
         self.round_tries: dict[str, int] = {}  # attempts per step, this round
         self.last_output: Any = None
         self.stopped = False
+        self.audited = hub.settings.audit_runs
+        self.audit: list[Any] = []  # entries for the next checkpoint (same transaction)
+        self.verdicts: list[dict[str, Any]] = []  # the current attempt's guardrail verdicts
 
     def _decode(self, blob: bytes | None) -> Any:
         return self.hub.payloads.decode(self.run.workspace_id, blob)
@@ -102,6 +106,8 @@ class RunExecution:
 
     async def execute(self) -> str:
         """Run the remaining steps; return the run's final (or requeued) status."""
+        if self.audited and self.run.claims == 1 and self.run.round == 0:
+            self.audit.append(auditing.run_started(self.run))
         unreadable = self._load()
         if unreadable is not None:
             return await self._finish("failed", None, error=unreadable)
@@ -131,6 +137,9 @@ class RunExecution:
             att = Attempt(error=error_of(exc), retryable=not isinstance(exc, HubError),
                           started=started)
         row = self._row(cs, index, att)  # an output that cannot be stored fails the attempt
+        if self.audited:
+            self.audit += auditing.step_entries(self.run, cs, row, self.verdicts)
+        self.verdicts = []
         try:
             return await self._record(cs, att, row, last)
         except LeaseLost:
@@ -165,6 +174,7 @@ class RunExecution:
         first = Attempt(started=started, input=approved.input, approved=True) \
             if approved is not None else started
         att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, first, gov)
+        self.verdicts = gov.summary() if gov is not None else []
         redact_attempt(att, creds)  # an API echoing a token must not store it
         self.hub.metrics.step_duration.labels(
             action=cs.step.use, status="failed" if att.error else "succeeded",
@@ -243,6 +253,9 @@ class RunExecution:
         """Commit through the group checkpointer, fenced by this claim's generation."""
         if steps and self.run.stalled_claims > 1:  # progress after claims that made none
             run_update = {"stalled_claims": 0, **(run_update or {})}
+        if self.audit:
+            extra["entries"] = self.audit + list(extra.get("entries") or [])
+            self.audit = []
         await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update,
                              **extra)
         if steps:
@@ -284,6 +297,8 @@ class RunExecution:
             error = {"code": OUTPUT_UNSTORABLE,
                      "message": f"the run's result cannot be stored: {describe(exc)}"}
         now = time.time()
+        if self.audited:
+            self.audit.append(auditing.run_finished(self.run, status, error))
         await self._checkpoint(steps=steps, run_update={
             "status": status, "finished_at": now, "lease_owner": None, "due_at": now,
             "result": blob, "error": error, "stalled_claims": 0}, **extra)

@@ -156,11 +156,16 @@ class SealingCodec(codec.PayloadCodec):
 
 async def set_encryption(hub: Hub, *, workspace_id: str, enabled: bool) -> None:
     """Turn payload encryption at rest on or off for a workspace (new payloads only)."""
+    from hub import audit
+
     await hub.payloads.prepare(workspace_id)  # creates the row and key when missing
     async with hub.db.write() as conn:
         await conn.execute(vault_settings.update().where(
             vault_settings.c.workspace_id == workspace_id).values(
             encrypt_payloads=enabled, updated_at=time.time()))
+        await audit.append(conn, [audit.Entry(
+            workspace_id, "vault.payload_encryption", audit.current_actor(), "workspace",
+            workspace_id, data={"enabled": enabled})])
     if isinstance(hub.payloads, SealingCodec):
         hub.payloads.forget(workspace_id)
 

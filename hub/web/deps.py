@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hub import audit
 from hub.context import Hub
 from hub.services.identity import Principal, authenticate
 
@@ -20,11 +21,12 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 async def current_principal(request: Request, hub: HubDep) -> Principal:
     """The caller; ``hub.web.apiguard`` has already authenticated every ``/api/v1`` request."""
     found = getattr(request.state, "principal", None)
-    if isinstance(found, Principal):
-        return found
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return await authenticate(hub, token.strip() if scheme.lower() == "bearer" else None)
+    if not isinstance(found, Principal):
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        found = await authenticate(hub, token.strip() if scheme.lower() == "bearer" else None)
+    audit.act_as(audit.Actor("user", found.user_id, found.token_id))
+    return found
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
