@@ -98,11 +98,12 @@ async def test_run_steps_models_and_guardrails_are_recorded(
         page = await audit.list_records(conn, ws, limit=200, cursor=None,
                                         filters={"run_id": rid})
     recs = list(reversed(page["items"]))
-    # the model call commits at once; the step's records ride on its checkpoint
+    # the start rides on the claim, the model call commits at once, the step's records ride on
+    # its checkpoint
     assert [r["action"] for r in recs] == [
-        "run.created", "model.called", "run.started", "step.executed", "guardrail.verdict",
+        "run.created", "run.started", "model.called", "step.executed", "guardrail.verdict",
         "guardrail.verdict", "step.executed", "run.finished"]
-    model = recs[1]["data"]
+    model = recs[2]["data"]
     assert model["model"] == "minilm" and model["outcome"] == "ok"
     assert {"input_tokens", "output_tokens", "cost", "policy", "fallback_after"} <= set(model)
     step = recs[3]["data"]

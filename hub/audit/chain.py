@@ -112,8 +112,11 @@ async def append(conn: AsyncConnection, entries: list[Entry]) -> None:
         return
     postgres = conn.dialect.name == "postgresql"
     workspaces = sorted({e.workspace_id for e in entries})
-    await _ensure_heads(conn, workspaces, postgres)
     heads = await _heads(conn, workspaces, lock=postgres)
+    missing = [w for w in workspaces if w not in heads]
+    if missing:  # a workspace's first record: one more round trip, once
+        await _ensure_heads(conn, missing, postgres)
+        heads.update(await _heads(conn, missing, lock=postgres))
     rows: list[dict[str, Any]] = []
     for entry in entries:
         seq, prev = heads[entry.workspace_id]

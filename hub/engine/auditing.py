@@ -25,15 +25,16 @@ def run_finished(run: Any, status: str, error: dict[str, Any] | None) -> Entry:
 
 def step_entries(run: Any, cs: Any, row: dict[str, Any], verdicts: list[dict[str, Any]],
                  ) -> list[Entry]:
-    """The side effect of one attempt and the guardrail verdicts that governed it."""
-    if row["status"] == "skipped":
-        return []
+    """The side effect of one attempt (actions that have some) and the guardrail verdicts
+    that governed it."""
     sid = cs.step.id
-    out = [Entry(run.workspace_id, "step.executed", SYSTEM, "step", sid, run.id, data={
-        "connector": cs.step.use.partition(".")[0], "action": cs.step.use,
-        "connection": cs.step.connection, "idempotency_key": row["idempotency_key"],
-        "attempt": row["attempt"], "outcome": row["status"],
-        "error_code": (row["error"] or {}).get("code")})]
+    out = []
+    if row["status"] != "skipped" and getattr(cs.action, "side_effects", True):
+        out.append(Entry(run.workspace_id, "step.executed", SYSTEM, "step", sid, run.id, data={
+            "connector": cs.step.use.partition(".")[0], "action": cs.step.use,
+            "connection": cs.step.connection, "idempotency_key": row["idempotency_key"],
+            "attempt": row["attempt"], "outcome": row["status"],
+            "error_code": (row["error"] or {}).get("code")}))
     for verdict in verdicts:
         out.append(Entry(run.workspace_id, "guardrail.verdict", SYSTEM, "step", sid, run.id,
                          data={k: verdict.get(k) for k in

@@ -106,8 +106,6 @@ class RunExecution:
 
     async def execute(self) -> str:
         """Run the remaining steps; return the run's final (or requeued) status."""
-        if self.audited and self.run.claims == 1 and self.run.round == 0:
-            self.audit.append(auditing.run_started(self.run))
         unreadable = self._load()
         if unreadable is not None:
             return await self._finish("failed", None, error=unreadable)
