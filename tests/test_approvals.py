@@ -30,17 +30,17 @@ async def hub(settings: Settings) -> AsyncIterator[Hub]:
         fx.reset()
 
 
-TWO_EDITORS = {"approvers": "editor", "min_approvals": 2, "timeout": "24h"}
+TWO_APPROVERS = {"approvers": "approver", "min_approvals": 2, "timeout": "24h"}
 
 
 async def test_waits_then_runs_exactly_the_approved_input(hub: Hub,
                                                          owner: identity.Principal) -> None:
     ws = owner.workspace_id
-    ann = await person(hub, owner, "ann@example.com", "editor")
-    bob = await person(hub, owner, "bob@example.com", "editor")
-    vic = await person(hub, owner, "vic@example.com", "viewer")
+    ann = await person(hub, owner, "ann@example.com", "approver")
+    bob = await person(hub, owner, "bob@example.com", "approver")
+    vic = await person(hub, owner, "vic@example.com", "editor")  # edits, cannot decide
     rid = await start(hub, owner, [echo("first"), echo(
-        "pay", value="{{ trigger.amount }}", approval=TWO_EDITORS)], data={"amount": 42})
+        "pay", value="{{ trigger.amount }}", approval=TWO_APPROVERS)], data={"amount": 42})
     row = await drive(hub, rid)
     assert row.status == "waiting" and row.lease_owner is None
     assert calls(rid) == ["first"]
