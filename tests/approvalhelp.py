@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -13,11 +15,27 @@ from hub.approvals.tables import approval_requests
 from hub.context import Hub
 from hub.engine.worker import Worker
 from hub.errors import HubError
+from hub.plugins import create_plugin_manager
 from hub.services import identity, people
 from hub.services import runs as runs_svc
 from hub.services import zaps as zaps_svc
+from hub.settings import Settings
 from hub.store.tables import runs
 from plugins import engine_fixtures as fx
+
+
+@asynccontextmanager
+async def engine_hub(settings: Settings) -> AsyncIterator[Hub]:
+    """A hub with the engine test plugin (``eng.echo`` counts its executions)."""
+    fx.reset()
+    pm = create_plugin_manager(load_entrypoints=False, settings=settings)
+    pm.register(fx, name="enginefixtures")
+    h = await Hub.open(settings, pm=pm)
+    try:
+        yield h
+    finally:
+        await h.close()
+        fx.reset()
 
 
 def echo(sid: str, label: str | None = None, approval: Any = None, **inp: Any) -> dict[str, Any]:

@@ -5,29 +5,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from approvalhelp import actions, calls, drive, echo, expire, person, refused, request_of, start
+from approvalhelp import (
+    actions,
+    calls,
+    drive,
+    echo,
+    engine_hub,
+    expire,
+    person,
+    refused,
+    request_of,
+    start,
+)
 
 from hub import audit
 from hub.approvals import service
 from hub.approvals.tables import approval_requests
 from hub.context import Hub
-from hub.plugins import create_plugin_manager
 from hub.services import identity
 from hub.settings import Settings
-from plugins import engine_fixtures as fx
 
 
 @pytest.fixture
 async def hub(settings: Settings) -> AsyncIterator[Hub]:
-    fx.reset()
-    pm = create_plugin_manager(load_entrypoints=False, settings=settings)
-    pm.register(fx, name="enginefixtures")
-    h = await Hub.open(settings, pm=pm)
-    try:
+    async with engine_hub(settings) as h:
         yield h
-    finally:
-        await h.close()
-        fx.reset()
 
 
 TWO_APPROVERS = {"approvers": "approver", "min_approvals": 2, "timeout": "24h"}

@@ -4,20 +4,27 @@ connections (never a secret), vault and AI policy changes, runs, steps, models, 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 from apiclient import Api
-from approvalhelp import drive, echo, start
-from test_approvals import hub  # noqa: F401 - the hub with the engine test plugin
+from approvalhelp import drive, echo, engine_hub, start
 from vaulthelp import OTHER_SECRET, SECRET, VALUES, load_vault_plugin
 
 from hub import audit
 from hub.ai import config as aiconf
 from hub.context import Hub
 from hub.services import identity
+from hub.settings import Settings
 from hub.vault import keys
 
 CONN = "/api/v1/connections"
+
+
+@pytest.fixture
+async def hub(settings: Settings) -> AsyncIterator[Hub]:
+    async with engine_hub(settings) as h:
+        yield h
 
 
 async def _records(api: Api, prefix: str) -> list[dict]:
@@ -84,7 +91,7 @@ async def test_vault_and_ai_policy_changes(api: Api) -> None:
 
 
 async def test_run_steps_models_and_guardrails_are_recorded(
-        hub: Hub, owner: identity.Principal) -> None:  # noqa: F811
+        hub: Hub, owner: identity.Principal) -> None:
     ws = owner.workspace_id
     await aiconf.put_model(hub, workspace_id=ws, data={"name": "minilm", "provider": "local"})
     await aiconf.put_settings(hub, workspace_id=ws, user_id=None, data={"guardrails": {

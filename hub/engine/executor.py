@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from hub.ai.governance import governor_for
+from hub.approvals.sensitive import original_write
 from hub.egress import step_http
 from hub.engine import auditing
 from hub.engine.approvals import Approved, gate
@@ -69,6 +70,7 @@ class RunExecution:
         self.stopped = False
         self.audited = hub.settings.audit_runs
         self.audit: list[Any] = []  # entries for the next checkpoint (same transaction)
+        self.writes: list[Any] = []  # extra writes of the next checkpoint
         self.verdicts: list[dict[str, Any]] = []  # the current attempt's guardrail verdicts
 
     def _decode(self, blob: bytes | None) -> Any:
@@ -135,6 +137,8 @@ class RunExecution:
             att = Attempt(error=error_of(exc), retryable=not isinstance(exc, HubError),
                           started=started)
         row = self._row(cs, index, att)  # an output that cannot be stored fails the attempt
+        if att.original is not None:  # what the guardrails redacted or blocked: sealed apart
+            self.writes.append(original_write(self.hub.payloads, row, *att.original))
         if self.audited:
             self.audit += auditing.step_entries(self.run, cs, row, self.verdicts)
         self.verdicts = []
@@ -254,6 +258,9 @@ class RunExecution:
         if self.audit:
             extra["entries"] = self.audit + list(extra.get("entries") or [])
             self.audit = []
+        if self.writes:
+            extra["writes"] = self.writes + list(extra.get("writes") or [])
+            self.writes = []
         await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update,
                              **extra)
         if steps:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from hub.context import Hub
 
 PURPOSE = "payload"
+SENSITIVE = "sensitive"  # associated data of sealed originals: never decodable as a payload
 REFRESH = 30.0  # seconds a workspace's setting is cached (another process may change it)
 RETRY_UNREADABLE = 5.0  # seconds an unreadable payload key is not tried again (nor logged)
 log = logging.getLogger("hub.vault")
@@ -152,6 +153,19 @@ class SealingCodec(codec.PayloadCodec):
             return codec.decode(blob)
         ws = self._get(workspace_id)
         return codec.decode(envelope.open_sealed(ws.cipher, blob, ws.aad, "payload"))
+
+    def seal(self, workspace_id: str, value: Any) -> bytes:
+        """Always encrypted, whatever the workspace's setting, and only readable by
+        ``unseal`` (its own associated data): originals of sensitive inputs."""
+        ws = self._get(workspace_id)
+        return envelope.seal(ws.cipher, codec.encode(value),
+                             envelope.aad(SENSITIVE, workspace_id))
+
+    def unseal(self, workspace_id: str, blob: bytes) -> Any:
+        ws = self._get(workspace_id)
+        return codec.decode(envelope.open_sealed(ws.cipher, blob,
+                                                 envelope.aad(SENSITIVE, workspace_id),
+                                                 "sensitive data"))
 
 
 async def set_encryption(hub: Hub, *, workspace_id: str, enabled: bool) -> None:
