@@ -42,6 +42,22 @@ async def sealed_steps(conn: Any, workspace_id: str, run_id: str) -> list[dict[s
     return [dict(r._mapping) for r in rows]
 
 
+async def sealed_values(hub: Hub, workspace_id: str, run_id: str) -> list[str]:
+    """The texts guardrails redacted or blocked in the run's inputs: masked wherever else
+    they appear in its data (trigger, later steps, result) when the run is shown."""
+    c = sensitive_originals.c
+    async with hub.db.read() as conn:
+        blobs = list((await conn.execute(sa.select(c.data).where(
+            c.workspace_id == workspace_id, c.run_id == run_id))).scalars())
+    values: set[str] = set()
+    for blob in blobs:
+        try:
+            values.update(hub.payloads.unseal(workspace_id, blob).get("values") or ())
+        except Exception:  # noqa: BLE001 - an unreadable original hides nothing more
+            continue
+    return sorted(values)
+
+
 async def view_originals(hub: Hub, *, principal: Principal, run_id: str) -> dict[str, Any]:
     """The sealed originals of a run's inputs; the view is audited in the same transaction."""
     if not can_view_sensitive(principal):
@@ -62,4 +78,5 @@ async def view_originals(hub: Hub, *, principal: Principal, run_id: str) -> dict
                                               data={"originals": [r.id for r in rows]})])
     return {"run_id": run_id, "items": [
         {"id": r.id, "step_id": r.step_id, "attempt": r.attempt, "outcome": r.outcome,
-         "input": hub.payloads.unseal(ws, r.data), "created_at": r.created_at} for r in rows]}
+         "input": hub.payloads.unseal(ws, r.data)["input"], "created_at": r.created_at}
+        for r in rows]}

@@ -85,11 +85,13 @@ async def _guarded(att: Attempt, payload: Any, guard: Any) -> Any:
         checked = await guard.before(payload)
     except StepError as exc:
         if exc.code == "guardrail_blocked":
-            att.original = ("blocked", att.input)
+            att.original = ("blocked", {"input": att.input,
+                                        "values": sorted(getattr(guard, "sensitive", ()))})
             att.input = {"withheld": "guardrail_blocked"}
         raise
     if checked is not payload:
-        att.original = ("redacted", att.input)
+        att.original = ("redacted", {"input": att.input,
+                                     "values": sorted(getattr(guard, "sensitive", ()))})
         att.input = checked.model_dump(mode="json")
     return checked
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from hub import audit
 from hub.ai.tables import ai_usage
-from hub.approvals.sensitive import sealed_steps
+from hub.approvals.sensitive import sealed_steps, sealed_values
 from hub.approvals.tables import approval_decisions, approval_requests
 from hub.errors import NotFound
 from hub.services.run_view import open_view
@@ -53,6 +53,7 @@ async def _approvals(conn: Any, run_id: str) -> list[dict[str, Any]]:
 async def lineage(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]:
     """Everything that led to the run's outcome, oldest first."""
     view = await open_view(hub, workspace_id)  # before the pooled connection: never nest
+    view.hide(await sealed_values(hub, workspace_id, run_id))
     async with hub.db.read() as conn:
         run = (await conn.execute(sa.select(runs).where(
             runs.c.id == run_id, runs.c.workspace_id == workspace_id))).first()

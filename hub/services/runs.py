@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from hub import audit
+from hub.approvals.sensitive import sealed_values
 from hub.approvals.tables import approval_requests
 from hub.audit import Entry
 from hub.errors import BadRequest, Conflict, HubError, NotFound
@@ -82,6 +83,7 @@ async def get_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]
     """The run with every step attempt in order; unreadable payloads show as markers and the
     workspace's connection secrets are masked."""
     view = await open_view(hub, workspace_id)  # before the pooled connection: never nest
+    view.hide(await sealed_values(hub, workspace_id, run_id))
     async with hub.db.read() as conn:
         row = (await conn.execute(sa.select(runs).where(
             runs.c.id == run_id, runs.c.workspace_id == workspace_id))).first()
