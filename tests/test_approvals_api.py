@@ -125,3 +125,7 @@ def test_cli_list_show_approve(tmp_path, monkeypatch) -> None:  # type: ignore[n
     assert ok.exit_code == 0 and "approved" in ok.output
     again = runner.invoke(app, ["approvals", "reject", apr], env={"HUB_TOKEN": token})
     assert again.exit_code == 2 and "error[approval_closed]" in again.output
+    traced = runner.invoke(app, ["runs", "lineage", run_id])
+    assert traced.exit_code == 0, traced.output
+    assert '"approval.approved"' in traced.output and '"status": "waiting"' in traced.output
+    assert runner.invoke(app, ["runs", "lineage", "run_nope"]).exit_code == 2
