@@ -40,6 +40,7 @@ from hub.services import identity, zaps
 from hub.services import runs as runs_svc
 from hub.settings import Settings
 from hub.store.tables import runs
+from hub.testing.people import owner_token
 from hub.vault.payloads import set_encryption
 
 ZAP = {
@@ -113,7 +114,7 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
     hub = await Hub.open(settings)
     hub.pm.register(observer, name="bench-observer")
     try:
-        ws = (await identity.authenticate(hub, await identity.bootstrap(hub))).workspace_id
+        ws = (await identity.authenticate(hub, await owner_token(hub))).workspace_id
         await set_encryption(hub, workspace_id=ws, enabled=not args.plain)
         zap = await zaps.create_zap(hub, workspace_id=ws, document=ZAP)
         enq = await enqueue(hub, ws, zap, args.runs, args.enqueue == "api")
