@@ -156,3 +156,12 @@ async def test_cancelled_waiting_run_closes_its_request(hub: Hub,
     assert req.status == "cancelled"
     assert await refused(service.decide(hub, principal=ann, approval_id=req.id, approve=True,
                                         input_hash=req.input_hash)) == "approval_closed"
+    from hub.services import zaps as zaps_svc
+
+    other = await start(hub, owner, [echo("send", approval={})], name="z2")
+    await drive(hub, other)
+    zap_id = (await request_of(hub, other)).zap_id
+    await zaps_svc.delete_zap(hub, workspace_id=owner.workspace_id, zap_id=zap_id)
+    req = await request_of(hub, other)
+    assert await refused(service.decide(hub, principal=ann, approval_id=req.id, approve=True,
+                                        input_hash=req.input_hash)) == "approval_closed"

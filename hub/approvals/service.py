@@ -120,6 +120,10 @@ async def _check(conn: Any, hub: Hub, principal: Principal, row: Any,
                  input_hash: str | None, approve: bool) -> None:
     if row.status != "pending":
         raise Conflict(f"the approval is already {row.status}", code="approval_closed")
+    run_status = (await conn.execute(sa.select(runs.c.status).where(
+        runs.c.id == row.run_id))).scalar()
+    if run_status != "waiting":  # e.g. cancelled, or its zap deleted
+        raise Conflict(f"the run is {run_status}", code="approval_closed")
     if time.time() >= row.expires_at:
         raise Conflict("the approval timed out", code="approval_expired")
     if approve and input_hash != row.input_hash:
