@@ -122,7 +122,8 @@ class Gateway(AIGateway):
         from hub.services.connections import get_credentials
 
         try:
-            creds = await get_credentials(self.hub, workspace_id=self.workspace_id, name=name)
+            creds = await get_credentials(self.hub, workspace_id=self.workspace_id, name=name,
+                                          run_id=self.run_id)  # the connection's policy
         except HubError as exc:
             raise StepError(exc.message, code=exc.code, retryable=False) from None
         secret = getattr(creds, "api_key", None)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from hub.ai.baseline import insert_baseline
 from hub.audit.chain import Actor, Entry, append
 from hub.errors import Conflict, Forbidden, NotFound, Unauthorized
 from hub.ids import new_id
@@ -109,6 +110,7 @@ async def bootstrap(hub: Hub) -> str | None:
         if (await conn.execute(sa.select(workspaces.c.id).limit(1))).first():
             return None
         ws = await insert_workspace(conn, "Default")
+        await insert_baseline(conn, ws, hub.registry.guardrails)
         user = await insert_user(conn, FIRST_OWNER, "Owner")
         await insert_membership(conn, ws, user, "owner")
         # the first start is not audited: the chain starts with the owner's setup
@@ -139,6 +141,7 @@ async def create_workspace(hub: Hub, *, name: str, owner_email: str,
     and the owner's first token there (returned once)."""
     async with hub.db.write() as conn:
         ws = await insert_workspace(conn, name)
+        await insert_baseline(conn, ws, hub.registry.guardrails)
         found = (await conn.execute(sa.select(users.c.id).where(
             users.c.email == normal_email(owner_email)))).first()
         user = found.id if found else await insert_user(conn, owner_email, "")

@@ -17,6 +17,7 @@ from hub.errors import Forbidden
 from hub.permissions import PERMISSIONS
 from hub.services.auth import session_principal
 from hub.services.identity import Principal, authenticate
+from hub.services.refusals import record_denial
 from hub.services.runs import zap_of_run
 from hub.web import csrf
 
@@ -90,9 +91,15 @@ def need(permission: str) -> Any:
         raise ValueError(f"unknown permission {permission!r}")
 
     async def check(request: Request, principal: CurrentUser, hub: HubDep) -> Principal:
-        principal.require(permission)
-        if principal.zaps is not None:
-            await _within_zaps(request, hub, principal, permission)
+        try:
+            principal.require(permission)
+            if principal.zaps is not None:
+                await _within_zaps(request, hub, principal, permission)
+        except Forbidden as exc:
+            route = getattr(request.scope.get("route"), "path", request.url.path)
+            await record_denial(hub, principal, code=exc.code, permission=permission,
+                                route=f"{request.method} {route}")
+            raise
         return principal
 
     check.hub_permission = permission  # type: ignore[attr-defined] - read by hub.web.openapi
