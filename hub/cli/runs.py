@@ -93,3 +93,16 @@ def show(run_id: str, workspace: str | None = WorkspaceOpt) -> None:
         return await service.get_run(hub, workspace_id=ws, run_id=run_id)
 
     print_json(run_with_hub(go))
+
+
+@app.command()
+def lineage(run_id: str, workspace: str | None = WorkspaceOpt) -> None:
+    """How the run came about: trigger, steps, model decisions, guardrail verdicts,
+    approvals, outcome and its audit records (JSON)."""
+    from hub.services.lineage import lineage as run_lineage
+
+    async def go(hub: Hub) -> dict:
+        ws = await workspace_id(hub, workspace)
+        return await run_lineage(hub, workspace_id=ws, run_id=run_id)
+
+    print_json(run_with_hub(go))

@@ -11,13 +11,18 @@ A batch that fails is retried op by op, so only the guilty checkpoint fails.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from hub import audit
 from hub.store.db import Database
 from hub.store.tables import run_steps, runs
+
+#: an extra write of a checkpoint, run in its transaction (e.g. an approval request row)
+Write = Callable[[Any], Awaitable[None]]
 
 
 class LeaseLost(Exception):
@@ -32,6 +37,8 @@ class _Op:
     run_update: dict[str, Any] | None
     wake: str | None  # a waiting run to make due now (the parent of a run that ended)
     future: asyncio.Future[None] = field(repr=False)
+    writes: list[Write] = field(default_factory=list)
+    audit: list[audit.Entry] = field(default_factory=list)
 
 
 class Checkpointer:
@@ -44,15 +51,19 @@ class Checkpointer:
     async def commit(self, run_id: str, generation: int, *,
                      steps: list[dict[str, Any]] | None = None,
                      run_update: dict[str, Any] | None = None,
-                     wake: str | None = None) -> None:
-        """Durably write ``steps`` rows and the ``run_update`` for ``run_id``; in the same
-        transaction, make the run ``wake`` due now if it is ``waiting``.
+                     wake: str | None = None,
+                     writes: list[Write] | None = None,
+                     entries: list[audit.Entry] | None = None) -> None:
+        """Durably write ``steps`` rows and the ``run_update`` for ``run_id``, with ``writes``
+        and the audit ``entries`` in the same transaction (batched with other runs'); in the
+        same transaction, make the run ``wake`` due now if it is ``waiting``.
 
         Raises ``LeaseLost`` (and writes nothing) unless this worker holds the run's lease of
         claim ``generation``.
         """
         fut = asyncio.get_running_loop().create_future()
-        self._pending.append(_Op(run_id, generation, steps or [], run_update, wake, fut))
+        self._pending.append(_Op(run_id, generation, steps or [], run_update, wake, fut,
+                                 writes or [], entries or []))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="hub-checkpointer")
         self._kick.set()
@@ -108,6 +119,10 @@ class Checkpointer:
             if woken:
                 await conn.execute(runs.update().where(
                     runs.c.id.in_(woken), runs.c.status == "waiting").values(due_at=self.db.now()))
+            for op in ok:
+                for write in op.writes:
+                    await write(conn)
+            await audit.append(conn, [e for op in ok for e in op.audit])  # last: locks heads
         return {id(op) for op in batch} - {id(op) for op in ok}
 
     @staticmethod

@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from hub.ai.governance import governor_for
+from hub.approvals.sensitive import original_write
 from hub.egress import step_http
-from hub.engine import flow, loops
+from hub.engine import auditing, flow, loops
+from hub.engine.approvals import Approved, gate
 from hub.engine.calls import Caller, RunCalls
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.failures import (
@@ -75,6 +77,10 @@ class RunExecution:
         # the last row of this round, if it failed a step for good: only the on_failure path
         # commits such a row before the run ends, so the worker died during on_failure
         self.last_failure: tuple[str, dict[str, Any]] | None = None
+        self.audited = hub.settings.audit_runs
+        self.audit: list[Any] = []  # entries for the next checkpoint (same transaction)
+        self.writes: list[Any] = []  # extra writes of the next checkpoint
+        self.verdicts: list[dict[str, Any]] = []  # the current attempt's guardrail verdicts
 
     def _decode(self, blob: bytes | None) -> Any:
         return self.hub.payloads.decode(self.run.workspace_id, blob)
@@ -149,6 +155,9 @@ class RunExecution:
         return await self._finish("failed", None, error=error)
 
     async def _step(self, index: int, cs: CompiledStep, last: bool) -> str | None:
+        gated = await gate(self, cs)  # approval: may park the run (waiting) or end it
+        if isinstance(gated, str):
+            return gated
         started = time.time()
         if cs.step.use in loops.HOLDERS:
             held = await self._guarded(loops.run_holder(self, cs, index, started), cs, started)
@@ -156,8 +165,13 @@ class RunExecution:
                 return held
             att = held
         else:
-            att = await self._guarded(self._attempt(cs, started), cs, started)
+            att = await self._guarded(self._attempt(cs, started, approved=gated), cs, started)
         row = self._row(cs, index, att)  # an output that cannot be stored fails the attempt
+        if att.original is not None:  # what the guardrails redacted or blocked: sealed apart
+            self.writes.append(original_write(self.hub.payloads, row, *att.original))
+        if self.audited:
+            self.audit += auditing.step_entries(self.run, cs, row, self.verdicts)
+        self.verdicts = []
         try:
             return await self._record(cs, att, row, last)
         except LeaseLost:
@@ -194,12 +208,13 @@ class RunExecution:
         return None if go else Attempt(skipped=True, started=started)
 
     async def _attempt(self, cs: CompiledStep, started: float, key: str | None = None,
-                       scope: dict[str, Any] | None = None) -> Attempt:
+                       scope: dict[str, Any] | None = None,
+                       approved: Approved | None = None) -> Attempt:
         key, scope = key or cs.step.id, scope if scope is not None else self.ctx
         if key in self.waits:  # resumed: the step's wait ended, or not yet
             return await flow.resume_wait(self, key, started)
-        skip = self.when(cs, scope, started)
-        if skip is not None:
+        skip = None if approved is not None else self.when(cs, scope, started)
+        if skip is not None:  # an approved step's condition held when it was approved
             return skip
         try:
             creds = await step_credentials(self.hub, self.run.workspace_id, cs, self.run.id)
@@ -211,7 +226,10 @@ class RunExecution:
             action=self.hub.registry.action_instance(cs.step.use))
         step_ctx = self.step_context(cs, creds, gov, key)
         await self.fence(self.run.id)  # the side effect follows: do we still own the run?
-        att = await run_attempt(cs, self.hub.registry, scope, step_ctx, started, gov)
+        first = Attempt(started=started, input=approved.input, approved=True) \
+            if approved is not None else started
+        att = await run_attempt(cs, self.hub.registry, scope, step_ctx, first, gov)
+        self.verdicts = gov.summary() if gov is not None else []
         redact_attempt(att, creds)  # an API echoing a token must not store it
         flow.check_wait(self.hub.settings, att)
         self.hub.metrics.step_duration.labels(
@@ -292,12 +310,18 @@ class RunExecution:
 
     async def _checkpoint(self, *, steps: list[dict[str, Any]] | None = None,
                           run_update: dict[str, Any] | None = None,
-                          wake: str | None = None) -> None:
+                          wake: str | None = None, **extra: Any) -> None:
         """Commit through the group checkpointer, fenced by this claim's generation."""
         if steps and self.run.stalled_claims > 1:  # progress after claims that made none
             run_update = {"stalled_claims": 0, **(run_update or {})}
+        if self.audit:
+            extra["entries"] = self.audit + list(extra.get("entries") or [])
+            self.audit = []
+        if self.writes:
+            extra["writes"] = self.writes + list(extra.get("writes") or [])
+            self.writes = []
         await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update,
-                             wake=wake)
+                             wake=wake, **extra)
         if steps:
             self.run.stalled_claims = 0
 
@@ -343,7 +367,7 @@ class RunExecution:
         return await self._finish("failed", None, error=error, steps=rows)
 
     async def _finish(self, status: str, result: Any, *, error: dict[str, Any] | None = None,
-                      steps: list[dict[str, Any]] | None = None) -> str:
+                      steps: list[dict[str, Any]] | None = None, **extra: Any) -> str:
         try:
             blob = self._encode(result)
         except Exception as exc:  # noqa: BLE001 - e.g. nested deeper than the encoder allows
@@ -351,9 +375,12 @@ class RunExecution:
             error = {"code": OUTPUT_UNSTORABLE,
                      "message": f"the run's result cannot be stored: {describe(exc)}"}
         now = time.time()
+        if self.audited:
+            self.audit.append(auditing.run_finished(self.run, status, error))
         await self._checkpoint(steps=steps, run_update={
             "status": status, "finished_at": now, "lease_owner": None, "due_at": now,
-            "result": blob, "error": error, "stalled_claims": 0}, wake=self.run.parent_run_id)
+            "result": blob, "error": error, "stalled_claims": 0},
+            wake=self.run.parent_run_id, **extra)
         if self.run.parent_run_id:
             self.hub.wake()
         for row in steps or []:

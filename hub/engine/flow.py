@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from hub.engine import calls
+from hub.engine import approvals, calls
 from hub.engine.failures import error_of
 from hub.engine.steps import Attempt
 from hub.errors import StepError
@@ -122,7 +122,14 @@ async def nested_step(ex: RunExecution, cs: CompiledStep, index: int, key: str,
         output = ex.nested.get(key) if is_loop_key(key) else ex.ctx["steps"].get(key)
         return Outcome("stopped" if ex.status_of.get(key) == "filtered" else "done", output)
     started = time.time()
-    att = await ex._guarded(ex._attempt(cs, started, key=key, scope=scope), cs, started)
+    if may_end and key == cs.step.id:  # a branch step: approval works as at the top level
+        gated = await approvals.gate(ex, cs)
+        if isinstance(gated, str):
+            return Outcome("ended", status=gated)
+        att = await ex._guarded(ex._attempt(cs, started, key=key, scope=scope,
+                                            approved=gated), cs, started)
+    else:
+        att = await ex._guarded(unwaited(ex, cs, started, key, scope), cs, started)
     if att.wait is not None and not may_end:
         att.error, att.wait = {"code": "cannot_wait_here",
                                "message": "a step inside a loop cannot suspend the run"}, None
@@ -142,6 +149,17 @@ async def nested_step(ex: RunExecution, cs: CompiledStep, index: int, key: str,
     else:
         ex.ctx["steps"][key] = att.output
     return Outcome("stopped" if att.stop else "done", att.output)
+
+
+async def unwaited(ex: RunExecution, cs: CompiledStep, started: float, key: str,
+                   scope: dict[str, Any]) -> Attempt:
+    """An attempt where the run cannot wait: a step that the workspace's approval rules (or
+    its own settings) say needs approval fails instead of running unapproved."""
+    if await approvals.needs_approval(ex, cs, scope):
+        return Attempt(error={"code": "approval_not_possible", "message": (
+            "this step needs approval, and a step inside a loop or on_failure cannot wait "
+            "for one: move it to the top level or into a core.paths branch")}, started=started)
+    return await ex._attempt(cs, started, key=key, scope=scope)
 
 
 async def plan(ex: RunExecution, cs: CompiledStep, started: float,
@@ -183,7 +201,7 @@ async def on_failure(ex: RunExecution, error: dict[str, Any]) -> None:
             steps[cs.step.id] = ex.ctx["steps"].get(cs.step.id)
             continue
         started = time.time()
-        att = await ex._guarded(ex._attempt(cs, started, scope=scope), cs, started)
+        att = await ex._guarded(unwaited(ex, cs, started, cs.step.id, scope), cs, started)
         if att.wait is not None:
             att.error, att.wait = {"code": "cannot_wait_here",
                                    "message": "an on_failure step cannot suspend the run"}, None

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from hub import audit
+from hub.approvals.sensitive import sealed_values
+from hub.approvals.tables import approval_requests
+from hub.audit import Entry
 from hub.errors import BadRequest, Conflict, HubError, NotFound
 from hub.ids import new_id
 from hub.metrics import RUN_STATUSES
@@ -17,7 +21,7 @@ from hub.store.tables import run_steps, runs, users, zap_versions, zaps
 if TYPE_CHECKING:
     from hub.context import Hub
 
-FINAL = ("succeeded", "failed", "filtered", "cancelled")
+FINAL = ("succeeded", "failed", "filtered", "cancelled", "rejected")
 RERUNNABLE = ("failed", "cancelled")
 MANUAL_INPUT_LIMIT = 1_048_576
 
@@ -25,7 +29,8 @@ MANUAL_INPUT_LIMIT = 1_048_576
 async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
                     source: str = "manual", started_by: str | None = None) -> dict[str, Any]:
     """Queue a run of the zap's current version with ``data`` as ``trigger``, acting for
-    ``started_by`` (default: the zap's owner, who saved that version)."""
+    ``started_by`` (default: the zap's owner, who saved that version); audited as done by
+    the current actor."""
     await hub.payloads.prepare(workspace_id)
     blob = hub.payloads.encode(workspace_id, data)
     if len(blob) > MANUAL_INPUT_LIMIT:
@@ -44,6 +49,9 @@ async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
             id=rid, workspace_id=workspace_id, zap_id=zap_id, zap_version=zap.current_version,
             status="queued", source=source, trigger_data=blob, created_at=now, due_at=now,
             started_by=started_by or zap_owner(zap_id, zap.current_version)))
+        await audit.append(conn, [Entry(workspace_id, "run.created", audit.current_actor(),
+                                        "zap", zap_id, rid, data={"source": source,
+                                                                  "version": zap.current_version})])
     hub.wake()
     return {"id": rid, "zap_id": zap_id, "zap_version": zap.current_version, "status": "queued"}
 
@@ -75,6 +83,7 @@ async def get_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]
     """The run with every step attempt in order; unreadable payloads show as markers and the
     workspace's connection secrets are masked."""
     view = await open_view(hub, workspace_id)  # before the pooled connection: never nest
+    view.hide(await sealed_values(hub, workspace_id, run_id))
     async with hub.db.read() as conn:
         row = (await conn.execute(sa.select(runs).where(
             runs.c.id == run_id, runs.c.workspace_id == workspace_id))).first()
@@ -107,6 +116,10 @@ async def cancel_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, A
             await conn.execute(runs.update().where(runs.c.id == run_id).values(
                 status="cancelled", finished_at=now, due_at=now, lease_owner=None))
             await _wake_parent(conn, run_id, now)
+            await conn.execute(approval_requests.update().where(
+                approval_requests.c.run_id == run_id,
+                approval_requests.c.status == "pending").values(status="cancelled",
+                                                                decided_at=now))
         else:
             await conn.execute(runs.update().where(runs.c.id == run_id).values(
                 cancel_requested=True))

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from hub import audit
 from hub.context import Hub
 from hub.errors import Forbidden
 from hub.permissions import PERMISSIONS
@@ -32,6 +33,13 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 
 
 async def current_principal(request: Request, hub: HubDep) -> Principal:
+    """The caller (see ``_principal``); what the request changes is audited as done by them."""
+    found = await _principal(request, hub)
+    audit.act_as(found.actor)
+    return found
+
+
+async def _principal(request: Request, hub: Hub) -> Principal:
     """The caller; ``hub.web.apiguard`` has already authenticated every ``/api/v1`` request.
 
     Elsewhere: the bearer token, else the session cookie (whose unsafe requests need the CSRF

@@ -38,6 +38,7 @@ class CompiledStep:
     timeout: float
     branches: tuple[CompiledBranch, ...] = ()  # core.paths
     children: tuple[CompiledStep, ...] = ()  # core.loop
+    notify: tuple[CompiledStep, ...] = ()  # actions telling the approvers (``approval.notify``)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,26 @@ def _step(chk: _Checker, zap: Zap, step: Step, path: str, earlier: list[str],
         return None
     retry = step.retry or zap.settings.default_retry
     timeout = step.timeout or zap.settings.default_timeout
-    return CompiledStep(step, action, tpl, when, retry, timeout)
+    notify = _notify(chk, zap, step, path, earlier, ids)
+    return CompiledStep(step, action, tpl, when, retry, timeout, notify=notify)
+
+
+def _notify(chk: _Checker, zap: Zap, step: Step, at: str, earlier: list[str],
+            ids: set[str]) -> tuple[CompiledStep, ...]:
+    """The step's ``approval.notify`` actions, checked like steps (they run before it)."""
+    out = []
+    for n, item in enumerate(step.approval.notify if step.approval else []):
+        path = f"{at}.approval.notify[{n}]"
+        sub = Step(id=f"{step.id}__notify_{n}", use=item.use, connection=item.connection,
+                   input=item.input)
+        action = chk.action(path, sub)
+        if action is not None:
+            chk.inputs(path, sub, action.Input)
+        tpl = chk.template(f"{path}.input", sub.input, earlier, ids)
+        if action is not None and tpl is not None:
+            out.append(CompiledStep(sub, action, tpl, None, RetryPolicy(),
+                                    zap.settings.default_timeout))
+    return tuple(out)
 
 
 def _condition(chk: _Checker, path: str, text: str, earlier: list[str],
@@ -209,6 +229,9 @@ def _compile(chk: _Checker, zap: Zap, step: Step, path: str, earlier: list[str],
     """Compile a step and, for flow steps, the steps it holds (``where``: see ``flow``)."""
     for at, message in flow.structure_problems(step, where):
         chk.error(f"{path}{at}", message)
+    if step.approval is not None and where in ("loop", "on_failure"):
+        chk.error(f"{path}.approval", "a step inside a loop or on_failure cannot wait for "
+                  "approval: move it to the top level or into a core.paths branch")
     cs = _step(chk, zap, step, path, earlier, chk.ids)
     branches = tuple(_branches(chk, zap, step, path, earlier))
     children = tuple(_children(chk, zap, step, path, earlier))
