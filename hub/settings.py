@@ -44,7 +44,8 @@ class Settings(BaseSettings):
         "acknowledged webhooks and checkpoints through a power cut; `normal` may lose the last "
         "commits then (a killed process loses nothing either way).")
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
-    run_scheduler: bool = Field(True, description="`hub serve` fires schedules and polls.")
+    run_scheduler: bool = Field(True, description="`hub serve` and `hub worker` fire "
+                                "schedules and polls (once per fire across nodes).")
     hook_max_body: int = Field(1_048_576, ge=1, description="Largest webhook body (bytes).")
     hook_max_body_limit: int = Field(
         16_777_216, ge=1, description="Most a zap may raise its own webhook body limit to.")
