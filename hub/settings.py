@@ -34,6 +34,9 @@ class Settings(BaseSettings):
                                  "(third-party) plugin fails, instead of skipping it.")
     master_key: SecretStr | None = Field(None, description="Base64 32-byte key-encryption key.")
     worker_concurrency: int = Field(64, ge=1, le=10_000, description="Runs per worker at once.")
+    workspace_concurrency: int | None = Field(
+        None, ge=1, description="Most runs of one workspace running at once across all "
+        "workers (unset: no cap). Claims interleave workspaces either way.")
     lease_seconds: float = Field(30.0, gt=0, description="How long a claimed run stays leased.")
     poll_interval: float = Field(0.5, gt=0, description="Idle worker's queue poll interval (s).")
     max_run_claims: int = Field(

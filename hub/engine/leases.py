@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.engine.checkpoint import LeaseLost
+from hub.engine.fairness import pick_due
 from hub.store.db import Database
 from hub.store.tables import run_steps, runs
 
@@ -70,8 +71,10 @@ class Renewal:
 class Leases:
     """Claims, renews and checks the leases of one worker (``owner``)."""
 
-    def __init__(self, db: Database, owner: str, seconds: float, max_claims: int) -> None:
+    def __init__(self, db: Database, owner: str, seconds: float, max_claims: int,
+                 workspace_cap: int | None = None) -> None:
         self.db, self.owner, self.seconds, self.max_claims = db, owner, seconds, max_claims
+        self.workspace_cap = workspace_cap  # runs of one workspace running at once, all nodes
         # covers the time between the fence and the side effect, and clock drift
         self.margin = min(seconds / 4, 2.0)
         self.held: dict[str, Lease] = {}
@@ -83,7 +86,7 @@ class Leases:
         self.held.pop(run_id, None)
 
     async def claim(self, n: int, exclude: list[str]) -> tuple[list[Claimed], list[Claimed]]:
-        """Lease up to ``n`` due runs (never one in ``exclude``).
+        """Lease up to ``n`` due runs (never one in ``exclude``), interleaving workspaces.
 
         Returns the runs to execute and the runs this claim failed instead because they were
         claimed more than ``max_claims`` times without a committed step (``too_many_claims``).
@@ -91,14 +94,10 @@ class Leases:
         since = time.monotonic()
         async with self.db.write() as conn:
             now = self.db.now()
-            due = sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running")),
-                                             runs.c.due_at <= self.db.now(stable=True))
-            if exclude:
-                due = due.where(runs.c.id.not_in(exclude))
-            due = due.order_by(runs.c.due_at).limit(n)
-            if self.db.is_postgres:
-                due = due.with_for_update(skip_locked=True)
-            stmt = runs.update().where(runs.c.id.in_(due.scalar_subquery())).values(
+            due = await pick_due(conn, self.db, n, exclude, self.workspace_cap)
+            if isinstance(due, list) and not due:
+                return [], []
+            stmt = runs.update().where(runs.c.id.in_(due)).values(
                 status="running", lease_owner=self.owner, due_at=now + self.seconds,
                 claims=runs.c.claims + 1, stalled_claims=runs.c.stalled_claims + 1,
                 started_at=sa.func.coalesce(runs.c.started_at, now)).returning(*CLAIMED)

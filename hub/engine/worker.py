@@ -38,7 +38,8 @@ class Worker:
         self.poll = poll_interval or s.poll_interval
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.cp = Checkpointer(hub.db, self.owner)
-        self.leases = Leases(hub.db, self.owner, self.lease, s.max_run_claims)
+        self.leases = Leases(hub.db, self.owner, self.lease, s.max_run_claims,
+                             s.workspace_concurrency)
         self.active: dict[str, asyncio.Task[str | None]] = {}
         self.reasons: dict[str, str] = {}
         self._slot = asyncio.Event()

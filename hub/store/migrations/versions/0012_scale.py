@@ -1,0 +1,32 @@
+"""scale-out: the per-workspace queue index (fair claiming)
+
+Revision ID: 0012
+Revises: 0009
+Create Date: 2026-11-30 02:30:00.000000
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision: str = '0012'
+down_revision: Union[str, Sequence[str], None] = '0009'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+DUE = sa.text("status IN ('queued', 'running')")
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.create_index('ix_runs_due', ['workspace_id', 'due_at'], unique=False,
+                              sqlite_where=DUE, postgresql_where=DUE)
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_runs_due')
