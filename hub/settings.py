@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         "workers (unset: no cap). Claims interleave workspaces either way.")
     lease_seconds: float = Field(30.0, gt=0, description="How long a claimed run stays leased.")
     poll_interval: float = Field(0.5, gt=0, description="Idle worker's queue poll interval (s).")
+    wakeup_fallback: float = Field(
+        5.0, gt=0, le=300, description="On PostgreSQL, where LISTEN/NOTIFY wakes idle workers, "
+        "seconds between their fallback polls of the queue.")
     max_run_claims: int = Field(
         10, ge=1, le=1000, description="Claims of one run without a committed step before the "
         "run fails with `too_many_claims` (a run that crashes or hangs every worker).")

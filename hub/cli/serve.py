@@ -67,6 +67,7 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        await hub.listen()  # wake-ups from other nodes (PostgreSQL)
         hub.worker = Worker(hub)
         hub.worker.start()
         scheduler = await start_scheduler(hub) if settings.run_scheduler else None

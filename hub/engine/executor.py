@@ -47,7 +47,10 @@ async def _unfenced(run_id: str) -> None:
     return None
 
 
-def emit_finished(hub: Hub, run: Claimed, status: str, error: dict[str, Any] | None) -> None:
+def emit_finished(hub: Hub, run: Claimed, status: str, error: dict[str, Any] | None, *,
+                  broadcast: bool = True) -> None:
+    """Count and announce a run's end; wake its waiters (``broadcast``: on every node)."""
+    hub.run_ended(run.id, broadcast=broadcast)
     hub.metrics.runs_finished.labels(status=status).inc()
     hub.emit({"type": "run.finished", "workspace_id": run.workspace_id, "run_id": run.id,
               "zap_id": run.zap_id, "status": status, "error_code": (error or {}).get("code")})
@@ -262,6 +265,7 @@ class RunExecution:
             await self._checkpoint(steps=[row], run_update={
                 "status": "queued", "due_at": time.time() + delay, "lease_owner": None,
                 "stalled_claims": 0})
+            self.hub.wake()  # idle workers (any node) plan to claim the retry when it is due
             self._emit_step(row)
             return "queued"
         error = {**(att.error or {}), "step_id": sid}
@@ -281,7 +285,10 @@ class RunExecution:
             "result": blob, "error": error, "stalled_claims": 0})
         for row in steps or []:
             self._emit_step(row)
-        emit_finished(self.hub, self.run, status, error)
+        # only a sync webhook's request waits for a run: tell other nodes of no other end
+        trigger = self.cz.zap.trigger
+        waited = trigger.kind == "webhook" and (trigger.config or {}).get("response") == "sync"
+        emit_finished(self.hub, self.run, status, error, broadcast=waited)
         return status
 
     def _emit_step(self, row: dict[str, Any]) -> None:

@@ -123,6 +123,16 @@ class Leases:
             status="failed", error=error, finished_at=now, due_at=now, lease_owner=None,
             stalled_claims=0))
 
+    async def next_due(self) -> float | None:
+        """When the next run falls due (a queued run's time, or a lease's end), in seconds
+        from now; ``None`` when there is none. Two index probes."""
+        firsts = [sa.select(sa.func.min(runs.c.due_at)).where(
+            runs.c.status == status).scalar_subquery() for status in ("queued", "running")]
+        async with self.db.read() as conn:
+            values = (await conn.execute(sa.select(*firsts))).one()
+        found = [v for v in values if v is not None]
+        return min(found) - time.time() if found else None
+
     async def renew(self, run_ids: list[str]) -> Renewal:
         """Extend the held leases of ``run_ids`` that are still ours (same generation)."""
         leases = {r: self.held[r] for r in run_ids if r in self.held}
