@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +28,57 @@ def node_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def servers(settings: Settings, n: int, log_dir: Path, **extra: str) -> Iterator[list[str]]:
+    """``n`` ``hub serve`` processes on free ports; their base URLs, once all are up."""
+    procs: list[subprocess.Popen[bytes]] = []
+    bases: list[str] = []
+    try:
+        for i in range(n):
+            port = _free_port()
+            log = log_dir / f"serve{i}.log"
+            env = node_env(settings, port=str(port), **extra)
+            procs.append(subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env,
+                                          stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                                          cwd=log_dir))
+            bases.append(f"http://127.0.0.1:{port}")
+        for i, proc in enumerate(procs):
+            _wait_for(r"Uvicorn running", log_dir / f"serve{i}.log", proc)
+        yield bases
+    finally:
+        _stop(procs)
+
+
+def _wait_for(pattern: str, path: Path, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if re.search(pattern, path.read_text(errors="replace")):
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} not in {path.read_text(errors='replace')}")
+
+
 @contextmanager
 def workers(settings: Settings, n: int, log_dir: Path, **extra: str) -> Iterator[
         list[subprocess.Popen[bytes]]]:
@@ -38,13 +92,4 @@ def workers(settings: Settings, n: int, log_dir: Path, **extra: str) -> Iterator
                                           stderr=subprocess.STDOUT, cwd=log_dir))
         yield procs
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGCONT)
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        _stop(procs)

@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
-from nodes import workers
+from nodes import servers, workers
 
 from hub.context import Hub
-from hub.intake.tables import trigger_events
+from hub.intake.tables import trigger_events, webhook_hooks
 from hub.services import identity
 from hub.services import zaps as zaps_svc
 from hub.settings import Settings
@@ -97,3 +98,34 @@ async def test_three_worker_nodes_fire_each_schedule_and_poll_once(
     assert len(ran) == len(polled) - 1  # the first poll's item is the baseline
     assert {r.status for r in await _runs(hub, tick["id"])} <= {"succeeded", "queued",
                                                                 "running"}
+
+
+async def test_a_hook_rate_limit_holds_across_two_serve_processes(
+        hub: Hub, owner: identity.Principal, settings: Settings, tmp_path: Path) -> None:
+    doc = {"name": "limited", "trigger": {"kind": "webhook", "config": {
+        "rate_limit": 4, "burst": 4}}, "steps": [{"id": "t", "use": "core.transform",
+                                                  "input": {"n": 1}}]}
+    made = await zaps_svc.create_zap(hub, workspace_id=owner.workspace_id, document=doc)
+    async with hub.db.read() as conn:
+        hook_id = (await conn.execute(sa.select(webhook_hooks.c.id).where(
+            webhook_hooks.c.zap_id == made["id"]))).scalar()
+    with servers(settings, 2, tmp_path, run_worker="false", run_scheduler="false") as bases:
+        clients = [httpx.AsyncClient(base_url=b, timeout=10) for b in bases]
+        try:
+            began = time.monotonic()
+            codes: list[int] = []
+            while time.monotonic() - began < 2.0:  # both nodes at once, for two seconds
+                answers = await asyncio.gather(*(c.post(f"/hooks/{hook_id}", json={"i": 1})
+                                                 for c in clients for _ in range(3)))
+                codes += [a.status_code for a in answers]
+                await asyncio.sleep(0.05)
+            elapsed = time.monotonic() - began
+        finally:
+            for c in clients:
+                await c.aclose()
+    accepted = codes.count(202)
+    assert set(codes) == {202, 429}
+    # one bucket for both nodes: burst + rate x time, not twice that
+    assert accepted <= 4 + 4 * elapsed + 1, (accepted, elapsed)
+    assert accepted >= 4 + 4 * 1.5
+    assert len(await _runs(hub, made["id"])) == accepted
