@@ -63,6 +63,9 @@ class CpuMeter:
         engine = create_async_engine(self.url)
         try:
             async with engine.connect() as conn:
+                self.commits = int((await conn.execute(sa.text(
+                    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+                ))).scalar() or 0)
                 return list((await conn.execute(sa.text(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid()"))).scalars())
@@ -71,16 +74,19 @@ class CpuMeter:
 
     async def start(self) -> None:
         self.db_start = {pid: cpu_seconds(pid) for pid in await self._backends()}
+        self.commits_start = self.commits
         self.hub_start = sum(cpu_seconds(p) for p in self.hub_pids)
         self.began = time.monotonic()
 
-    async def stop(self) -> tuple[float, float]:
-        """The database's cores, and its share of database + hub CPU."""
+    async def stop(self) -> tuple[float, float, float, int]:
+        """The database's cores, its share of database + hub CPU, the hub's CPU seconds and
+        the transactions committed (PostgreSQL publishes them within a second: waited for)."""
         elapsed = time.monotonic() - self.began
+        await asyncio.sleep(1.5)
         pids = set(self.db_start) | set(await self._backends())
         db = sum(cpu_seconds(p) - self.db_start.get(p, 0.0) for p in pids)
         hub = sum(cpu_seconds(p) for p in self.hub_pids) - self.hub_start
-        return db / elapsed, db / max(db + hub, 1e-9)
+        return db / elapsed, db / max(db + hub, 1e-9), hub, self.commits - self.commits_start
 
 
 def env_for(url: str, schema: str, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -232,12 +238,12 @@ async def one_config(args: argparse.Namespace, workers: int) -> dict[str, Any]:
         await meter.start()
         await enqueue(args.db, schema, data_dir, ids, args.backlog)
         rows = await finished(args.db, schema, ids["queued"], args.backlog)
-        queue = (*figures(rows, "started_at"), *await meter.stop())
+        queue = (*figures(rows, "started_at"), *await meter.stop(), len(rows))
         await meter.start()
         accepted = await load(f"http://127.0.0.1:{port}", ids["hook"], args.clients,
                               args.seconds)
         rows = await finished(args.db, schema, ids["hooked"], accepted)
-        hook = (*figures(rows, "created_at"), *await meter.stop())
+        hook = (*figures(rows, "created_at"), *await meter.stop(), len(rows))
     finally:
         stop_nodes(procs)
         await _drop(args.db, schema)
@@ -270,15 +276,18 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; backlog {args.backlog} runs; webhook load "  # noqa: T201
           f"{args.clients} clients x {args.seconds:g} s; 3 steps per run")
     head = (f"{'workers':>7} | {'phase':<18} | {'runs/s':>7} | {'p50 ms':>7} | {'p99 ms':>8} | "
-            f"{'failed':>6} | {'DB cores':>8} | {'DB share':>8}")
+            f"{'failed':>6} | {'DB cores':>8} | {'DB share':>8} | {'hub CPU/run':>11} | "
+            f"{'commits/run':>11}")
     print(head)  # noqa: T201
     print("-" * len(head))  # noqa: T201
     for workers in (int(w) for w in args.workers.split(",")):
         got = asyncio.run(one_config(args, workers))
         for phase, label in (("queue", "queue (claim→end)"), ("hook", "webhook (e2e)")):
-            rate, p50, p99, failed, cores, share = got[phase]
+            rate, p50, p99, failed, cores, share, hub_cpu, commits, n = got[phase]
             print(f"{workers:>7} | {label:<18} | {rate:>7.0f} | {p50:>7.1f} | {p99:>8.1f} | "  # noqa: T201
-                  f"{failed:>6} | {cores:>8.2f} | {share:>7.0%}", flush=True)
+                  f"{failed:>6} | {cores:>8.2f} | {share:>8.0%} | "
+                  f"{hub_cpu / max(n, 1) * 1000:>8.2f} ms | {commits / max(n, 1):>11.2f}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 One workspace's flood must not starve the others (issue 14). A claim first lists the
 workspaces with due runs, the one waiting longest first (one probe each of the partial index
 ``ix_runs_due``, however long a queue is), then takes runs round-robin across them: the oldest
-due run of each workspace, then the second of each, and so on, up to the free slots.
+due run of each workspace, then the second of each, and so on, up to the free slots. On
+PostgreSQL without a cap that choice is a subquery of the claim's UPDATE, so a claim is still
+one statement.
 
 ``HUB_WORKSPACE_CONCURRENCY`` caps the runs of one workspace running at once (a live lease, on
 any node). On PostgreSQL the claim then locks the workspace rows (``FOR NO KEY UPDATE``, in id
@@ -55,12 +57,37 @@ async def _room(conn: Any, db: Database, ids: list[str], cap: int) -> dict[str, 
     return {w: cap - busy.get(w, 0) for w in ids if cap - busy.get(w, 0) > 0}
 
 
+# PostgreSQL without a cap: the same choice in one subquery of the claim's UPDATE (no extra
+# round trip). The window numbers each workspace's due runs, but only the at most ``n`` each
+# that its LATERAL read through the index: never a whole queue.
+_NOW = "CAST(extract(epoch FROM statement_timestamp()) AS float8)"  # as ``Database.now``
+_INTERLEAVED = sa.text("""
+SELECT x.id FROM (
+  SELECT r.id, r.due_at, row_number() OVER (PARTITION BY w.id ORDER BY r.due_at) AS turn
+  FROM (SELECT ws.id FROM workspaces ws
+        WHERE (SELECT min(q.due_at) FROM runs q WHERE q.workspace_id = ws.id
+               AND q.status IN ('queued', 'running')) <= :now:
+        ORDER BY (SELECT min(q.due_at) FROM runs q WHERE q.workspace_id = ws.id
+                  AND q.status IN ('queued', 'running'))
+        LIMIT :n) AS w
+  CROSS JOIN LATERAL (
+    SELECT q.id, q.due_at FROM runs q
+    WHERE q.workspace_id = w.id AND q.status IN ('queued', 'running') AND q.due_at <= :now:
+      AND q.id <> ALL(CAST(:exclude AS text[]))
+    ORDER BY q.due_at LIMIT :n FOR UPDATE SKIP LOCKED) AS r
+) AS x ORDER BY x.turn, x.due_at LIMIT :n
+""".replace(":now:", _NOW)).columns(id=sa.String)
+
+
 async def pick_due(conn: Any, db: Database, n: int, exclude: list[str],
                    cap: int | None) -> list[str] | sa.ScalarSelect[Any]:
     """The runs a claim of ``n`` takes: their ids, or a subquery selecting them.
 
     ``cap``: most runs of one workspace running at once (``None``: no cap).
     """
+    if db.is_postgres and cap is None:
+        return _INTERLEAVED.bindparams(n=n, exclude=exclude).subquery(
+            ).select().scalar_subquery()
     now = db.now(stable=True)
     ids = await _waiting(conn, now, n)
     room = await _room(conn, db, ids, cap) if cap is not None and ids else dict.fromkeys(
