@@ -52,41 +52,61 @@ def cpu_seconds(pid: int) -> float:
 
 
 class CpuMeter:
-    """CPU seconds of the database backends of one database and of the hub processes."""
+    """CPU seconds of the database backends of one database and of the hub processes.
+
+    Backends are sampled every 0.2 s while measuring, so the CPU of a connection the pool
+    opened and closed meanwhile is counted up to its last sample.
+    """
 
     def __init__(self, url: str, hub_pids: list[int]) -> None:
         self.url, self.hub_pids = url, hub_pids
-        self.db_start: dict[int, float] = {}
-        self.hub_start = 0.0
+        self.engine = create_async_engine(url, pool_size=1)
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.commits = 0
 
-    async def _backends(self) -> list[int]:
-        engine = create_async_engine(self.url)
-        try:
-            async with engine.connect() as conn:
-                self.commits = int((await conn.execute(sa.text(
-                    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
-                ))).scalar() or 0)
-                return list((await conn.execute(sa.text(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid()"))).scalars())
-        finally:
-            await engine.dispose()
+    async def _sample(self, *, initial: bool = False) -> None:
+        async with self.engine.connect() as conn:
+            self.commits = int((await conn.execute(sa.text(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+            ))).scalar() or 0)
+            pids = (await conn.execute(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"))).scalars()
+        for pid in pids:
+            used = cpu_seconds(pid)
+            if used:
+                self.last[pid] = used
+                if initial:
+                    self.first[pid] = used
+
+    async def _sampling(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            await self._sample()
 
     async def start(self) -> None:
-        self.db_start = {pid: cpu_seconds(pid) for pid in await self._backends()}
+        self.first, self.last = {}, {}
+        await self._sample(initial=True)
         self.commits_start = self.commits
         self.hub_start = sum(cpu_seconds(p) for p in self.hub_pids)
         self.began = time.monotonic()
+        self.task = asyncio.create_task(self._sampling())
 
     async def stop(self) -> tuple[float, float, float, int]:
         """The database's cores, its share of database + hub CPU, the hub's CPU seconds and
         the transactions committed (PostgreSQL publishes them within a second: waited for)."""
         elapsed = time.monotonic() - self.began
-        await asyncio.sleep(1.5)
-        pids = set(self.db_start) | set(await self._backends())
-        db = sum(cpu_seconds(p) - self.db_start.get(p, 0.0) for p in pids)
         hub = sum(cpu_seconds(p) for p in self.hub_pids) - self.hub_start
+        await asyncio.sleep(1.5)
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self._sample()
+        db = sum(used - self.first.get(pid, 0.0) for pid, used in self.last.items())
         return db / elapsed, db / max(db + hub, 1e-9), hub, self.commits - self.commits_start
+
+    async def close(self) -> None:
+        await self.engine.dispose()
 
 
 def env_for(url: str, schema: str, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -166,16 +186,18 @@ async def finished(url: str, schema: str, zap_id: str, expected: int,
         await engine.dispose()
 
 
-def figures(rows: list[Any], since: str) -> tuple[float, float, float, int]:
-    """runs/s, p50 and p99 (ms) of finished_at - ``since``, and failures."""
+def figures(rows: list[Any], since: str) -> tuple[float, float, float, float, int]:
+    """runs/s, p50 and p99 (ms) of finished_at - ``since``, p50 of the wait from queued to
+    claimed (ms), and failures."""
     if not rows:
-        return 0.0, 0.0, 0.0, 0
+        return 0.0, 0.0, 0.0, 0.0, 0
     first = min(r.created_at for r in rows)
     last = max(r.finished_at for r in rows)
     lat = sorted((r.finished_at - getattr(r, since)) * 1000 for r in rows)
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     failed = sum(1 for r in rows if r.status != "succeeded")
-    return len(rows) / max(last - first, 1e-9), statistics.median(lat), p99, failed
+    wait = statistics.median((r.started_at - r.created_at) * 1000 for r in rows)
+    return len(rows) / max(last - first, 1e-9), statistics.median(lat), p99, wait, failed
 
 
 async def load(base: str, hook: str, clients: int, seconds: float) -> int:
@@ -245,6 +267,7 @@ async def one_config(args: argparse.Namespace, workers: int) -> dict[str, Any]:
         rows = await finished(args.db, schema, ids["hooked"], accepted)
         hook = (*figures(rows, "created_at"), *await meter.stop(), len(rows))
     finally:
+        await meter.close()
         stop_nodes(procs)
         await _drop(args.db, schema)
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -276,6 +299,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; backlog {args.backlog} runs; webhook load "  # noqa: T201
           f"{args.clients} clients x {args.seconds:g} s; 3 steps per run")
     head = (f"{'workers':>7} | {'phase':<18} | {'runs/s':>7} | {'p50 ms':>7} | {'p99 ms':>8} | "
+            f"{'wait p50':>8} | "
             f"{'failed':>6} | {'DB cores':>8} | {'DB share':>8} | {'hub CPU/run':>11} | "
             f"{'commits/run':>11}")
     print(head)  # noqa: T201
@@ -283,9 +307,9 @@ def main() -> None:
     for workers in (int(w) for w in args.workers.split(",")):
         got = asyncio.run(one_config(args, workers))
         for phase, label in (("queue", "queue (claim→end)"), ("hook", "webhook (e2e)")):
-            rate, p50, p99, failed, cores, share, hub_cpu, commits, n = got[phase]
+            rate, p50, p99, wait, failed, cores, share, hub_cpu, commits, n = got[phase]
             print(f"{workers:>7} | {label:<18} | {rate:>7.0f} | {p50:>7.1f} | {p99:>8.1f} | "  # noqa: T201
-                  f"{failed:>6} | {cores:>8.2f} | {share:>8.0%} | "
+                  f"{wait:>8.1f} | {failed:>6} | {cores:>8.2f} | {share:>8.0%} | "
                   f"{hub_cpu / max(n, 1) * 1000:>8.2f} ms | {commits / max(n, 1):>11.2f}",
                   flush=True)
 
