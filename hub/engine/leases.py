@@ -75,6 +75,8 @@ class Leases:
                  workspace_cap: int | None = None) -> None:
         self.db, self.owner, self.seconds, self.max_claims = db, owner, seconds, max_claims
         self.workspace_cap = workspace_cap  # runs of one workspace running at once, all nodes
+        self._autocommit = (db.writer.execution_options(isolation_level="AUTOCOMMIT")
+                            if db.is_postgres else None)
         # covers the time between the fence and the side effect, and clock drift
         self.margin = min(seconds / 4, 2.0)
         self.held: dict[str, Lease] = {}
@@ -92,27 +94,40 @@ class Leases:
         claimed more than ``max_claims`` times without a committed step (``too_many_claims``).
         """
         since = time.monotonic()
-        async with self.db.write() as conn:
-            now = self.db.now()
-            due = await pick_due(conn, self.db, n, exclude, self.workspace_cap)
-            if isinstance(due, list) and not due:
-                return [], []
-            stmt = runs.update().where(runs.c.id.in_(due)).values(
-                status="running", lease_owner=self.owner, due_at=now + self.seconds,
-                claims=runs.c.claims + 1, stalled_claims=runs.c.stalled_claims + 1,
-                started_at=sa.func.coalesce(runs.c.started_at, now)).returning(*CLAIMED)
-            claimed = [Claimed(**row._mapping) for row in await conn.execute(stmt)]
-            poisoned = [c for c in claimed
-                        if c.stalled_claims > self.max_claims and not c.cancel_requested]
-            if poisoned:
-                await self._fail_poisoned(conn, poisoned, now)
-            bad = {c.id for c in poisoned}
-            claimed = [c for c in claimed if c.id not in bad]
-            again = [c.id for c in claimed if c.claims > 1 or c.round > 0]
-            if again:
-                await _load_prior(conn, claimed, again)
+        if self._autocommit is not None and self.workspace_cap is None:
+            # PostgreSQL: the claim is one statement in its own transaction (one round trip,
+            # also for an idle worker that finds nothing). The rare follow-ups (failing
+            # poisoned runs, reading a resumed run's steps) run after it: should they fail,
+            # the leases just taken expire and the runs are claimed again, as after a crash.
+            async with self._autocommit.connect() as conn:
+                claimed, poisoned = await self._claim_on(conn, n, exclude)
+        else:
+            async with self.db.write() as conn:
+                claimed, poisoned = await self._claim_on(conn, n, exclude)
         for c in claimed:
             self._hold(c.id, c.claims, since)
+        return claimed, poisoned
+
+    async def _claim_on(self, conn: Any, n: int,
+                        exclude: list[str]) -> tuple[list[Claimed], list[Claimed]]:
+        now = self.db.now()
+        due = await pick_due(conn, self.db, n, exclude, self.workspace_cap)
+        if isinstance(due, list) and not due:
+            return [], []
+        stmt = runs.update().where(runs.c.id.in_(due)).values(
+            status="running", lease_owner=self.owner, due_at=now + self.seconds,
+            claims=runs.c.claims + 1, stalled_claims=runs.c.stalled_claims + 1,
+            started_at=sa.func.coalesce(runs.c.started_at, now)).returning(*CLAIMED)
+        claimed = [Claimed(**row._mapping) for row in await conn.execute(stmt)]
+        poisoned = [c for c in claimed
+                    if c.stalled_claims > self.max_claims and not c.cancel_requested]
+        if poisoned:
+            await self._fail_poisoned(conn, poisoned, now)
+        bad = {c.id for c in poisoned}
+        claimed = [c for c in claimed if c.id not in bad]
+        again = [c.id for c in claimed if c.claims > 1 or c.round > 0]
+        if again:
+            await _load_prior(conn, claimed, again)
         return claimed, poisoned
 
     async def _fail_poisoned(self, conn: Any, poisoned: list[Claimed], now: Any) -> None:
