@@ -172,7 +172,8 @@ async def finished(url: str, schema: str, zap_id: str, expected: int,
                    timeout: float = 300) -> list[Any]:
     """Wait until ``expected`` runs of the zap ended; their rows."""
     engine = create_async_engine(url, connect_args={"server_settings": {"search_path": schema}})
-    query = sa.text("SELECT status, created_at, started_at, finished_at FROM runs "
+    query = sa.text("SELECT status, created_at, started_at, finished_at, "
+                    "CAST(error AS text) AS error FROM runs "
                     "WHERE zap_id = :z AND finished_at IS NOT NULL")
     deadline = time.monotonic() + timeout
     try:
@@ -196,6 +197,8 @@ def figures(rows: list[Any], since: str) -> tuple[float, float, float, float, in
     lat = sorted((r.finished_at - getattr(r, since)) * 1000 for r in rows)
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     failed = sum(1 for r in rows if r.status != "succeeded")
+    for error in sorted({r.error for r in rows if r.status != "succeeded"})[:3]:
+        print(f"  a run ended {'/'.join(sorted({r.status for r in rows}))}: {error}")  # noqa: T201
     wait = statistics.median((r.started_at - r.created_at) * 1000 for r in rows)
     return len(rows) / max(last - first, 1e-9), statistics.median(lat), p99, wait, failed
 
