@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 from apiclient import Api
+from setuphelp import LINK, token_via_setup
 
 from hub.settings import Settings
+from hub.testing.people import owner_token
 from hub.web.app import create_app
 
 
@@ -69,9 +71,9 @@ def hub_server(data_dir: Path, **settings: str) -> Iterator[Server]:
         proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, cwd=data_dir.parent)
         try:
-            token = _wait_for(r"(zh_[A-Za-z0-9_-]{20,})", log, proc)
+            link = _wait_for(LINK.pattern, log, proc)  # the setup link's token
             _wait_for("Uvicorn running", log, proc)
-            yield Server(port, token, log)
+            yield Server(port, token_via_setup(f"http://127.0.0.1:{port}", link), log)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -96,10 +98,9 @@ def read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
 
 @asynccontextmanager
 async def running_api(settings: Settings) -> AsyncIterator[Api]:
-    """The real app with its lifespan, over ASGI, and the owner's setup token."""
-    tokens: list[str] = []
-    app = create_app(settings, on_setup_token=lambda tok, _s: tokens.append(tok))
+    """The real app with its lifespan, over ASGI, and an owner's token."""
+    app = create_app(settings, on_setup_token=lambda tok, _s: None)
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), \
             httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        yield Api(app, client, tokens[0])
+        yield Api(app, client, await owner_token(app.state.hub))

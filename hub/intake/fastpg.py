@@ -43,9 +43,11 @@ WITH input AS (
   RETURNING e.id
 ), started AS (
   INSERT INTO runs (id, workspace_id, zap_id, zap_version, status, source, trigger_data,
-                    created_at, due_at)
+                    created_at, due_at, started_by)
   SELECT i.run_id, i.workspace_id, i.zap_id, i.zap_version, 'queued', i.source, i.blob, i.now,
-         i.now FROM input i JOIN stored s ON s.id = i.event_id WHERE i.blob IS NOT NULL
+         i.now, (SELECT v.created_by FROM zap_versions v  -- acts for the zap's owner
+                 WHERE v.zap_id = i.zap_id AND v.version = i.zap_version)
+  FROM input i JOIN stored s ON s.id = i.event_id WHERE i.blob IS NOT NULL
   RETURNING id
 )
 SELECT i.event_id, s.id IS NOT NULL AS fresh, old.run_id AS earlier, old.id AS earlier_event
