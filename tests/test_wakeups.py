@@ -18,6 +18,7 @@ from hub.services import identity
 from hub.services import runs as runs_svc
 from hub.services import zaps as zaps_svc
 from hub.settings import Settings
+from hub.testing.people import owner_token
 from plugins import engine_fixtures as fx
 
 pytestmark = pytest.mark.parametrize("settings", ["postgres"], indirect=True)
@@ -50,7 +51,7 @@ async def _idle_worker(hub: Hub) -> Worker:
 async def test_a_queued_run_wakes_an_idle_worker_on_another_node(
         nodes: tuple[Hub, Hub]) -> None:
     a, b = nodes
-    owner = await identity.authenticate(a, await identity.bootstrap(a))
+    owner = await identity.authenticate(a, await owner_token(a))
     await _idle_worker(b)
     began = time.monotonic()
     [rid] = await queue(a, owner.workspace_id, [echo("s")])
@@ -62,7 +63,7 @@ async def test_a_queued_run_wakes_an_idle_worker_on_another_node(
 
 async def test_a_retry_is_claimed_when_due_not_at_the_next_poll(nodes: tuple[Hub, Hub]) -> None:
     a, b = nodes
-    owner = await identity.authenticate(a, await identity.bootstrap(a))
+    owner = await identity.authenticate(a, await owner_token(a))
     await _idle_worker(b)
     retry = {"attempts": 2, "backoff": 1.0, "jitter": False}
     [rid] = await queue(a, owner.workspace_id, [echo("s", fail_until=1, retry=retry)])
@@ -76,7 +77,7 @@ async def test_a_retry_is_claimed_when_due_not_at_the_next_poll(nodes: tuple[Hub
 async def test_the_end_of_a_sync_webhook_run_wakes_its_waiter_on_another_node(
         nodes: tuple[Hub, Hub]) -> None:
     a, b = nodes
-    owner = await identity.authenticate(a, await identity.bootstrap(a))
+    owner = await identity.authenticate(a, await owner_token(a))
     doc = {"name": "sync", "trigger": {"kind": "webhook", "config": {"response": "sync"}},
            "steps": [echo("s")]}
     zap = await zaps_svc.create_zap(a, workspace_id=owner.workspace_id, document=doc)
@@ -95,7 +96,7 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(
     async with a.db.write() as conn:
         await conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     await until(lambda: b.notifier.connects == 2 and b.wakeups, timeout=10)
-    owner = await identity.authenticate(a, await identity.bootstrap(a))
+    owner = await identity.authenticate(a, await owner_token(a))
     await _idle_worker(b)
     [rid] = await queue(a, owner.workspace_id, [echo("s")])
     run = await runs_svc.wait_for_run(a, workspace_id=owner.workspace_id, run_id=rid,
