@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,6 +20,7 @@ from hub.registry import Registry, build_registry
 from hub.settings import Settings
 from hub.store.codec import PayloadCodec
 from hub.store.db import Database
+from hub.store.notify import Notifier
 from hub.store.tables import zap_versions
 from hub.vault.payloads import open_vault
 from hub.zaps import CompiledZap, compile_zap
@@ -44,7 +46,9 @@ class Hub:
         self.secrets: SecretStore | None = None
         self.worker: Worker | None = None
         self.intake: Intake | None = None  # webhook intake, created on first use
+        self.notifier: Notifier | None = None  # PostgreSQL LISTEN/NOTIFY, see ``listen``
         self._wake = asyncio.Event()
+        self._ended: dict[str, set[asyncio.Event]] = {}  # run id -> waiters for its end
         self._compiled: dict[tuple[str, int], CompiledZap] = {}
 
     @classmethod
@@ -68,9 +72,22 @@ class Hub:
         pm.hook.startup(hub=hub)
         return hub
 
+    async def listen(self) -> None:
+        """On PostgreSQL, wake this process when another node queues a run or ends one a
+        sync webhook waits for (``hub.store.notify``); SQLite needs no more than ``wake``."""
+        if not self.db.is_postgres or self.notifier is not None:
+            return
+        self.notifier = Notifier(self.db.url, self.settings.database_schema)
+        self.notifier.subscribe("due", lambda _payload: self._wake.set())
+        self.notifier.subscribe("done", self._run_ended_here)
+        self.notifier.on_connect.append(self._wake.set)  # look for what came while away
+        await self.notifier.start()
+
     async def close(self) -> None:
         if self.worker is not None:
             await self.worker.stop()
+        if self.notifier is not None:
+            await self.notifier.close()
         if self.intake is not None:
             await self.intake.close()
         self.pm.hook.shutdown(hub=self)
@@ -86,8 +103,38 @@ class Hub:
             log.exception("track_event observer failed for %s", event.get("type"))
 
     def wake(self) -> None:
-        """Tell an in-process worker that a run is ready."""
+        """Tell the workers, here and (on PostgreSQL) on other nodes, that a run is ready."""
         self._wake.set()
+        if self.notifier is not None:
+            self.notifier.notify("due")
+
+    @property
+    def wakeups(self) -> bool:
+        """Whether other nodes' wake-ups reach this process now (so polling can be slow)."""
+        return self.notifier is not None and self.notifier.connected
+
+    def run_ended(self, run_id: str, *, broadcast: bool = True) -> None:
+        """Wake whoever waits for ``run_id`` to end: here, and with ``broadcast`` elsewhere."""
+        self._run_ended_here(run_id)
+        if broadcast and self.notifier is not None:
+            self.notifier.notify("done", run_id)
+
+    def _run_ended_here(self, run_id: str) -> None:
+        for event in self._ended.get(run_id, ()):
+            event.set()
+
+    @contextlib.contextmanager
+    def run_end_waiter(self, run_id: str) -> Iterator[asyncio.Event]:
+        """An event set when ``run_id`` ends (registered until the block exits)."""
+        event = asyncio.Event()
+        self._ended.setdefault(run_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            waiters = self._ended.get(run_id, set())
+            waiters.discard(event)
+            if not waiters:
+                self._ended.pop(run_id, None)
 
     async def wait_for_work(self, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):

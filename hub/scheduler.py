@@ -1,9 +1,12 @@
-"""Schedules and polls, fired from ``hub serve`` processes with APScheduler 3.
+"""Schedules and polls, fired from every ``hub serve`` and ``hub worker`` process with
+APScheduler 3.
 
 APScheduler only keeps time. Each schedule fire is a trigger event keyed by
 ``(zap, scheduled time)`` under a unique constraint, so several processes on one PostgreSQL
-(or a restart) start exactly one run per fire. Missed fires after downtime follow the zap's
-misfire policy (``skip``, or ``catch_up`` at most N), decided from the stored last fire time.
+(or a restart) start exactly one run per fire. Each poll interval is claimed by one process
+(``hub.intake.poll.claim_poll``), so a source is polled once per interval, not once per node.
+Missed fires after downtime follow the zap's misfire policy (``skip``, or ``catch_up`` at
+most N), decided from the stored last fire time.
 Polls store their cursor and start one run per new item (deduplicated by the item's key).
 """
 
@@ -145,8 +148,9 @@ class Scheduler:
         config = row.definition["trigger"].get("config") or {}
         self.plans[row.id] = (row.current_version, row.trigger_kind)
         if row.trigger_kind == "poll":
-            self.aps.add_job(self.poll_once, IntervalTrigger(seconds=float(config["interval"])),
-                             args=[row.id], id="p:" + row.id, next_run_time=datetime.now(UTC))
+            self.aps.add_job(self._poll_job, IntervalTrigger(seconds=float(config["interval"])),
+                             args=[row.id, row.workspace_id, float(config["interval"])],
+                             id="p:" + row.id, next_run_time=datetime.now(UTC))
             return
         trigger = schedule_trigger(config)
         state = await self._state(row.id)
@@ -198,6 +202,17 @@ class Scheduler:
         self.fired.labels(kind="schedule",
                           outcome="duplicate" if outcome.duplicate else "stored").inc()
         return None if outcome.duplicate else outcome.run_id
+
+    async def _poll_job(self, zap_id: str, workspace_id: str, interval: float) -> None:
+        from hub.intake.poll import claim_poll
+
+        try:
+            mine = await claim_poll(self.hub.db, zap_id, workspace_id, interval)
+        except Exception as exc:  # noqa: BLE001 - the next interval retries
+            log.warning("zap %s: poll not claimed: %s", zap_id, type(exc).__name__)
+            return
+        if mine:
+            await self.poll_once(zap_id)
 
     async def poll_once(self, zap_id: str) -> int:
         """Poll the zap's source once; the number of runs started."""

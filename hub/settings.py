@@ -36,8 +36,14 @@ class Settings(BaseSettings):
                                  "(third-party) plugin fails, instead of skipping it.")
     master_key: SecretStr | None = Field(None, description="Base64 32-byte key-encryption key.")
     worker_concurrency: int = Field(64, ge=1, le=10_000, description="Runs per worker at once.")
+    workspace_concurrency: int | None = Field(
+        None, ge=1, description="Most runs of one workspace running at once across all "
+        "workers (unset: no cap). Claims interleave workspaces either way.")
     lease_seconds: float = Field(30.0, gt=0, description="How long a claimed run stays leased.")
     poll_interval: float = Field(0.5, gt=0, description="Idle worker's queue poll interval (s).")
+    wakeup_fallback: float = Field(
+        5.0, gt=0, le=300, description="On PostgreSQL, where LISTEN/NOTIFY wakes idle workers, "
+        "seconds between their fallback polls of the queue.")
     max_run_claims: int = Field(
         10, ge=1, le=1000, description="Claims of one run without a committed step before the "
         "run fails with `too_many_claims` (a run that crashes or hangs every worker).")
@@ -53,7 +59,8 @@ class Settings(BaseSettings):
         "acknowledged webhooks and checkpoints through a power cut; `normal` may lose the last "
         "commits then (a killed process loses nothing either way).")
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
-    run_scheduler: bool = Field(True, description="`hub serve` fires schedules and polls.")
+    run_scheduler: bool = Field(True, description="`hub serve` and `hub worker` fire "
+                                "schedules and polls (once per fire across nodes).")
     hook_max_body: int = Field(1_048_576, ge=1, description="Largest webhook body (bytes).")
     hook_max_body_limit: int = Field(
         16_777_216, ge=1, description="Most a zap may raise its own webhook body limit to.")

@@ -48,9 +48,14 @@ def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST).")
 
 
 def worker() -> None:
-    """Run a worker alone against the configured database (several may run at once)."""
+    """Run a worker alone against the configured database (several may run at once).
+
+    It also fires schedules and polls (each fire once across nodes) unless
+    ``HUB_RUN_SCHEDULER=false``.
+    """
     from hub.context import Hub
     from hub.engine.worker import Worker
+    from hub.scheduler import start_scheduler
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_format)
@@ -62,12 +67,16 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        await hub.listen()  # wake-ups from other nodes (PostgreSQL)
         hub.worker = Worker(hub)
         hub.worker.start()
+        scheduler = await start_scheduler(hub) if settings.run_scheduler else None
         hub.log.info("worker %s started", hub.worker.owner)
         try:
             await stop.wait()
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             await hub.close()
 
     asyncio.run(main())

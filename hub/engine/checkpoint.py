@@ -5,7 +5,8 @@ checkpoints from all concurrent runs of a worker share one transaction, so the d
 one commit per batch instead of one per step. Every write checks that this worker still holds
 the run's lease *in the same generation* (the fencing token ``runs.claims``); a run whose lease
 expired or moved, even to a later claim by this same worker, gets ``LeaseLost`` and no write.
-A batch that fails is retried op by op, so only the guilty checkpoint fails.
+A batch that fails is retried op by op, so only the guilty checkpoint fails. On PostgreSQL a
+batch is one statement, one round trip (``hub.engine.pgcheckpoint``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub import audit
+from hub.engine import pgcheckpoint
 from hub.store.db import Database
 from hub.store.tables import run_steps, runs
 
@@ -35,7 +37,6 @@ class _Op:
     generation: int
     steps: list[dict[str, Any]]
     run_update: dict[str, Any] | None
-    wake: str | None  # a waiting run to make due now (the parent of a run that ended)
     future: asyncio.Future[None] = field(repr=False)
     writes: list[Write] = field(default_factory=list)
     audit: list[audit.Entry] = field(default_factory=list)
@@ -47,22 +48,22 @@ class Checkpointer:
         self._pending: list[_Op] = []
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._autocommit = (db.writer.execution_options(isolation_level="AUTOCOMMIT")
+                            if db.is_postgres else None)
 
     async def commit(self, run_id: str, generation: int, *,
                      steps: list[dict[str, Any]] | None = None,
                      run_update: dict[str, Any] | None = None,
-                     wake: str | None = None,
                      writes: list[Write] | None = None,
                      entries: list[audit.Entry] | None = None) -> None:
         """Durably write ``steps`` rows and the ``run_update`` for ``run_id``, with ``writes``
-        and the audit ``entries`` in the same transaction (batched with other runs'); in the
-        same transaction, make the run ``wake`` due now if it is ``waiting``.
+        and the audit ``entries`` in the same transaction (batched with other runs').
 
         Raises ``LeaseLost`` (and writes nothing) unless this worker holds the run's lease of
         claim ``generation``.
         """
         fut = asyncio.get_running_loop().create_future()
-        self._pending.append(_Op(run_id, generation, steps or [], run_update, wake, fut,
+        self._pending.append(_Op(run_id, generation, steps or [], run_update, fut,
                                  writes or [], entries or []))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="hub-checkpointer")
@@ -103,6 +104,11 @@ class Checkpointer:
 
     async def _write(self, batch: list[_Op]) -> set[int]:
         """Write the ops whose lease still holds; return the ``id()`` of the others."""
+        if self._autocommit is not None and pgcheckpoint.fits(batch):  # one round trip
+            async with self._autocommit.connect() as conn:
+                held = set((await conn.execute(pgcheckpoint.BATCH, pgcheckpoint.params(
+                    batch, self.owner))).scalars())
+            return {id(op) for op in batch if op.run_id not in held}
         async with self.db.write() as conn:
             query = sa.select(runs.c.id, runs.c.claims).where(
                 runs.c.id.in_({op.run_id for op in batch}), runs.c.status == "running",
@@ -115,10 +121,6 @@ class Checkpointer:
             if rows:
                 await conn.execute(run_steps.insert(), rows)
             await self._update_runs(conn, ok)
-            woken = [op.wake for op in ok if op.wake]
-            if woken:
-                await conn.execute(runs.update().where(
-                    runs.c.id.in_(woken), runs.c.status == "waiting").values(due_at=self.db.now()))
             for op in ok:
                 for write in op.writes:
                     await write(conn)
@@ -137,3 +139,12 @@ class Checkpointer:
             stmt = runs.update().where(runs.c.id == sa.bindparam("_id")).values(
                 {k: sa.bindparam(f"v_{k}") for k in keys})
             await conn.execute(stmt, params)
+
+
+def wake_write(db: Database, run_id: str) -> Write:
+    """A checkpoint write making the run ``run_id`` due now if it is ``waiting`` (the parent
+    of a run that ended, in the child's last checkpoint)."""
+    async def write(conn: Any) -> None:
+        await conn.execute(runs.update().where(runs.c.id == run_id, runs.c.status == "waiting")
+                           .values(due_at=db.now()))
+    return write

@@ -19,7 +19,7 @@ from hub.egress import step_http
 from hub.engine import auditing, flow, loops
 from hub.engine.approvals import Approved, gate
 from hub.engine.calls import Caller, RunCalls
-from hub.engine.checkpoint import Checkpointer, LeaseLost
+from hub.engine.checkpoint import Checkpointer, LeaseLost, wake_write
 from hub.engine.failures import (
     INPUT_UNSTORABLE,
     OUTPUT_UNSTORABLE,
@@ -28,9 +28,9 @@ from hub.engine.failures import (
     is_transient,
 )
 from hub.engine.leases import Claimed
-from hub.engine.steps import Attempt, backoff_delay, run_attempt
+from hub.engine.steps import Attempt, backoff_delay, run_attempt, when_attempt
 from hub.errors import HubError
-from hub.expressions import ExpressionError, evaluate_condition
+from hub.expressions import ExpressionError
 from hub.oauth import step_oauth
 from hub.sdk import StepContext
 from hub.tables.access import step_tables
@@ -51,7 +51,10 @@ async def _unfenced(run_id: str) -> None:
     return None
 
 
-def emit_finished(hub: Hub, run: Claimed, status: str, error: dict[str, Any] | None) -> None:
+def emit_finished(hub: Hub, run: Claimed, status: str, error: dict[str, Any] | None, *,
+                  broadcast: bool = True) -> None:
+    """Count and announce a run's end; wake its waiters (``broadcast``: on every node)."""
+    hub.run_ended(run.id, broadcast=broadcast)
     hub.metrics.runs_finished.labels(status=status).inc()
     hub.emit({"type": "run.finished", "workspace_id": run.workspace_id, "run_id": run.id,
               "zap_id": run.zap_id, "status": status, "error_code": (error or {}).get("code")})
@@ -195,25 +198,13 @@ class RunExecution:
             return Attempt(error=error_of(exc), retryable=not isinstance(exc, HubError),
                            started=started)
 
-    def when(self, cs: CompiledStep, scope: dict[str, Any], started: float) -> Attempt | None:
-        """A skipped or failed attempt when the step's ``when`` says so, else ``None``."""
-        if cs.when is None:
-            return None
-        try:
-            go = evaluate_condition(cs.when, scope)
-        except ExpressionError as exc:
-            return Attempt(error={"code": exc.code, "message": str(exc)}, started=started)
-        except Exception as exc:  # noqa: BLE001 - any evaluation failure fails the step
-            return Attempt(error=error_of(exc, code="expression_error"), started=started)
-        return None if go else Attempt(skipped=True, started=started)
-
     async def _attempt(self, cs: CompiledStep, started: float, key: str | None = None,
                        scope: dict[str, Any] | None = None,
                        approved: Approved | None = None) -> Attempt:
         key, scope = key or cs.step.id, scope if scope is not None else self.ctx
         if key in self.waits:  # resumed: the step's wait ended, or not yet
             return await flow.resume_wait(self, key, started)
-        skip = None if approved is not None else self.when(cs, scope, started)
+        skip = None if approved is not None else when_attempt(cs, scope, started)
         if skip is not None:  # an approved step's condition held when it was approved
             return skip
         try:
@@ -320,8 +311,10 @@ class RunExecution:
         if self.writes:
             extra["writes"] = self.writes + list(extra.get("writes") or [])
             self.writes = []
+        if wake:  # a waiting run (the parent of one that ended) becomes due, same transaction
+            extra["writes"] = [*(extra.get("writes") or []), wake_write(self.hub.db, wake)]
         await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update,
-                             wake=wake, **extra)
+                             **extra)
         if steps:
             self.run.stalled_claims = 0
 
@@ -354,6 +347,7 @@ class RunExecution:
             await self._checkpoint(steps=rows, run_update={
                 "status": "queued", "due_at": time.time() + delay, "lease_owner": None,
                 "stalled_claims": 0})
+            self.hub.wake()  # idle workers (any node) plan to claim the retry when it is due
             for failed in rows:
                 self._emit_step(failed)
             return "queued"
@@ -385,7 +379,10 @@ class RunExecution:
             self.hub.wake()
         for row in steps or []:
             self._emit_step(row)
-        emit_finished(self.hub, self.run, status, error)
+        # only a sync webhook's request waits for a run: tell other nodes of no other end
+        trigger = self.cz.zap.trigger
+        waited = trigger.kind == "webhook" and (trigger.config or {}).get("response") == "sync"
+        emit_finished(self.hub, self.run, status, error, broadcast=waited)
         return status
 
     def _emit_step(self, row: dict[str, Any]) -> None:

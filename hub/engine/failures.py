@@ -35,8 +35,23 @@ def error_of(exc: Exception, *, code: str = ENGINE_ERROR, where: str = "") -> di
     return {"code": code, "message": prefix + describe(exc)}
 
 
+#: SQLSTATE classes of a database going away: connection exception, operator intervention
+#: (e.g. ``57P01`` admin_shutdown while PostgreSQL restarts)
+_GONE = ("08", "57")
+
+
+def _sqlstate(exc: BaseException) -> str:
+    for err in (getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__",
+                                                      None)):
+        state = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return ""
+
+
 def is_transient(exc: BaseException) -> bool:
     """Database or network trouble that says nothing about the run itself."""
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+    if isinstance(exc, sa.exc.DBAPIError) and (
+            exc.connection_invalidated or _sqlstate(exc)[:2] in _GONE):
         return True
     return isinstance(exc, _TRANSIENT)

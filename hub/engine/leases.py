@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from hub import audit
 from hub.engine.auditing import run_started
 from hub.engine.checkpoint import LeaseLost
+from hub.engine.fairness import pick_due
 from hub.store.db import Database
 from hub.store.tables import run_steps, runs
 
@@ -74,9 +75,12 @@ class Leases:
     """Claims, renews and checks the leases of one worker (``owner``)."""
 
     def __init__(self, db: Database, owner: str, seconds: float, max_claims: int,
-                 audited: bool = True) -> None:
+                 workspace_cap: int | None = None, audited: bool = True) -> None:
         self.db, self.owner, self.seconds, self.max_claims = db, owner, seconds, max_claims
+        self.workspace_cap = workspace_cap  # runs of one workspace running at once, all nodes
         self.audited = audited  # record each run's start in the claim's transaction
+        self._autocommit = (db.writer.execution_options(isolation_level="AUTOCOMMIT")
+                            if db.is_postgres else None)
         # covers the time between the fence and the side effect, and clock drift
         self.margin = min(seconds / 4, 2.0)
         self.held: dict[str, Lease] = {}
@@ -88,40 +92,50 @@ class Leases:
         self.held.pop(run_id, None)
 
     async def claim(self, n: int, exclude: list[str]) -> tuple[list[Claimed], list[Claimed]]:
-        """Lease up to ``n`` due runs (never one in ``exclude``).
+        """Lease up to ``n`` due runs (never one in ``exclude``), interleaving workspaces.
 
         Returns the runs to execute and the runs this claim failed instead because they were
         claimed more than ``max_claims`` times without a committed step (``too_many_claims``).
         """
         since = time.monotonic()
-        async with self.db.write() as conn:
-            now = self.db.now()
-            due = sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running", "waiting")),
-                                             runs.c.due_at <= self.db.now(stable=True))
-            if exclude:
-                due = due.where(runs.c.id.not_in(exclude))
-            due = due.order_by(runs.c.due_at).limit(n)
-            if self.db.is_postgres:
-                due = due.with_for_update(skip_locked=True)
-            stmt = runs.update().where(runs.c.id.in_(due.scalar_subquery())).values(
-                status="running", lease_owner=self.owner, due_at=now + self.seconds,
-                claims=runs.c.claims + 1, stalled_claims=runs.c.stalled_claims + 1,
-                started_at=sa.func.coalesce(runs.c.started_at, now)).returning(*CLAIMED)
-            claimed = [Claimed(**row._mapping) for row in await conn.execute(stmt)]
-            poisoned = [c for c in claimed
-                        if c.stalled_claims > self.max_claims and not c.cancel_requested]
-            if poisoned:
-                await self._fail_poisoned(conn, poisoned, now)
-            bad = {c.id for c in poisoned}
-            claimed = [c for c in claimed if c.id not in bad]
-            again = [c.id for c in claimed if c.claims > 1 or c.round > 0]
-            if again:
-                await _load_prior(conn, claimed, again)
-            if self.audited:
-                await audit.append(conn, [run_started(c) for c in claimed
-                                          if c.claims == 1 and c.round == 0])
+        if self._autocommit is not None and self.workspace_cap is None and not self.audited:
+            # PostgreSQL, no audit record of run starts to write in the same transaction:
+            # the claim is one statement in its own transaction (one round trip,
+            # also for an idle worker that finds nothing). The rare follow-ups (failing
+            # poisoned runs, reading a resumed run's steps) run after it: should they fail,
+            # the leases just taken expire and the runs are claimed again, as after a crash.
+            async with self._autocommit.connect() as conn:
+                claimed, poisoned = await self._claim_on(conn, n, exclude)
+        else:
+            async with self.db.write() as conn:
+                claimed, poisoned = await self._claim_on(conn, n, exclude)
         for c in claimed:
             self._hold(c.id, c.claims, since)
+        return claimed, poisoned
+
+    async def _claim_on(self, conn: Any, n: int,
+                        exclude: list[str]) -> tuple[list[Claimed], list[Claimed]]:
+        now = self.db.now()
+        due = await pick_due(conn, self.db, n, exclude, self.workspace_cap)
+        if isinstance(due, list) and not due:
+            return [], []
+        stmt = runs.update().where(runs.c.id.in_(due)).values(
+            status="running", lease_owner=self.owner, due_at=now + self.seconds,
+            claims=runs.c.claims + 1, stalled_claims=runs.c.stalled_claims + 1,
+            started_at=sa.func.coalesce(runs.c.started_at, now)).returning(*CLAIMED)
+        claimed = [Claimed(**row._mapping) for row in await conn.execute(stmt)]
+        poisoned = [c for c in claimed
+                    if c.stalled_claims > self.max_claims and not c.cancel_requested]
+        if poisoned:
+            await self._fail_poisoned(conn, poisoned, now)
+        bad = {c.id for c in poisoned}
+        claimed = [c for c in claimed if c.id not in bad]
+        again = [c.id for c in claimed if c.claims > 1 or c.round > 0]
+        if again:
+            await _load_prior(conn, claimed, again)
+        if self.audited:
+            await audit.append(conn, [run_started(c) for c in claimed
+                                      if c.claims == 1 and c.round == 0])
         return claimed, poisoned
 
     async def _fail_poisoned(self, conn: Any, poisoned: list[Claimed], now: Any) -> None:
@@ -131,6 +145,16 @@ class Leases:
         await conn.execute(runs.update().where(runs.c.id.in_([c.id for c in poisoned])).values(
             status="failed", error=error, finished_at=now, due_at=now, lease_owner=None,
             stalled_claims=0))
+
+    async def next_due(self) -> float | None:
+        """When the next run falls due (a queued run's time, or a lease's end), in seconds
+        from now; ``None`` when there is none. Two index probes."""
+        firsts = [sa.select(sa.func.min(runs.c.due_at)).where(
+            runs.c.status == status).scalar_subquery() for status in ("queued", "running")]
+        async with self.db.read() as conn:
+            values = (await conn.execute(sa.select(*firsts))).one()
+        found = [v for v in values if v is not None]
+        return min(found) - time.time() if found else None
 
     async def renew(self, run_ids: list[str]) -> Renewal:
         """Extend the held leases of ``run_ids`` that are still ours (same generation)."""

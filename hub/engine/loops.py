@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.engine.failures import describe
 from hub.engine.flow import Outcome, nested_step, plan
-from hub.engine.steps import Attempt
+from hub.engine.steps import Attempt, when_attempt
 from hub.expressions import ExpressionError, evaluate_condition
 from hub.zaps import CompiledStep
 from hub.zaps.flow import LOOP, PATHS, loop_key
@@ -23,7 +23,7 @@ CONDITION_ERROR = "branch_condition_error"
 async def run_holder(ex: RunExecution, cs: CompiledStep, index: int,
                      started: float) -> Attempt | str:
     """The attempt of a paths or loop step, or the run's status if a step inside ended it."""
-    skip = ex.when(cs, ex.ctx, started)
+    skip = when_attempt(cs, ex.ctx, started)
     if skip is not None:
         return skip
     if cs.step.use == PATHS:

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hub.engine.failures import ENGINE_ERROR, OUTPUT_UNSTORABLE, describe
+from hub.engine.failures import ENGINE_ERROR, OUTPUT_UNSTORABLE, describe, error_of
 from hub.errors import StepError
-from hub.expressions import ExpressionError
+from hub.expressions import ExpressionError, evaluate_condition
 from hub.registry import Registry
 from hub.sdk import StepContext, StepResult
 from hub.zaps import CompiledStep, RetryPolicy
@@ -151,3 +151,16 @@ async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
         return att
     await _output(att, cs, raw, guard)
     return att
+
+
+def when_attempt(cs: Any, scope: dict[str, Any], started: float) -> Attempt | None:
+    """A skipped or failed attempt when the step's ``when`` says so, else ``None``."""
+    if cs.when is None:
+        return None
+    try:
+        go = evaluate_condition(cs.when, scope)
+    except ExpressionError as exc:
+        return Attempt(error={"code": exc.code, "message": str(exc)}, started=started)
+    except Exception as exc:  # noqa: BLE001 - any evaluation failure fails the step
+        return Attempt(error=error_of(exc, code="expression_error"), started=started)
+    return None if go else Attempt(skipped=True, started=started)

@@ -39,7 +39,8 @@ class Worker:
         self.poll = poll_interval or s.poll_interval
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.cp = Checkpointer(hub.db, self.owner)
-        self.leases = Leases(hub.db, self.owner, self.lease, s.max_run_claims, s.audit_runs)
+        self.leases = Leases(hub.db, self.owner, self.lease, s.max_run_claims,
+                             workspace_cap=s.workspace_concurrency, audited=s.audit_runs)
         self.active: dict[str, asyncio.Task[str | None]] = {}
         self.reasons: dict[str, str] = {}
         self._slot = asyncio.Event()
@@ -104,7 +105,21 @@ class Worker:
                 self._slot.clear()
                 await self._slot.wait()  # full: wait until half the slots are free
             elif not claimed:
-                await self.hub.wait_for_work(self.poll)
+                await self.hub.wait_for_work(await self._idle_wait())
+
+    async def _idle_wait(self) -> float:
+        """How long to sleep with nothing to claim. With wake-ups from other nodes (PostgreSQL
+        LISTEN/NOTIFY), until the next run falls due or the slow fallback poll; else ``poll``."""
+        if not self.hub.wakeups:
+            return self.poll
+        try:
+            due = await self.leases.next_due()
+        except Exception:  # noqa: BLE001 - the loop's next claim reports database trouble
+            return self.poll
+        fallback = max(self.poll, self.hub.settings.wakeup_fallback)
+        if due is None:
+            return fallback
+        return min(fallback, due + 0.001) if due > 0 else self.poll
 
     async def claim_and_start(self, n: int) -> int:
         if n <= 0:

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from hub.errors import BadRequest, HubError, Unauthorized
 from hub.expressions import DEDUPE, ExpressionError, check_size, evaluate
 from hub.ids import new_id
+from hub.intake.ratelimit import SharedRateLimiter
 from hub.intake.request import HIDDEN_HEADERS, RateLimiter, parse_body
 from hub.intake.store import Event, EventWriter, Outcome
 from hub.intake.tables import webhook_hooks
@@ -97,6 +98,7 @@ class Intake:
         self._hooks: dict[str, Hook] = {}
         self._secrets: dict[tuple[str, int, str], tuple[list[bytes], float]] = {}
         self._limits: dict[str, RateLimiter] = {}
+        self._shared = SharedRateLimiter(hub.db) if hub.db.is_postgres else None
         self._loading: dict[Hashable, asyncio.Task[Any]] = {}
         self._generation = 0  # bumped by ``forget``: a load begun before it is not cached
         self.listeners: list[Callable[[str | None], None]] = []
@@ -249,9 +251,16 @@ class Intake:
 
     # --- requests -------------------------------------------------------------------------
 
-    def limited(self, hook: Hook) -> Answer | None:
-        limiter = self._limits.get(hook.hook_id)
-        wait = limiter.take() if limiter is not None else 0.0
+    async def limited(self, hook: Hook) -> Answer | None:
+        """A 429 answer when the hook's ``rate_limit`` is spent (across all nodes on
+        PostgreSQL, ``hub.intake.ratelimit``; in this process on SQLite)."""
+        rate = hook.config.rate_limit
+        if rate and self._shared is not None:
+            burst = hook.config.burst or max(1, math.ceil(rate))
+            wait = await self._shared.take(hook.hook_id, rate, burst)
+        else:
+            limiter = self._limits.get(hook.hook_id)
+            wait = limiter.take() if limiter is not None else 0.0
         if not wait:
             return None
         return Answer(429, _problem(429, "rate_limited", "too many requests for this hook"),

@@ -2,9 +2,11 @@
 
 "Accepted means stored": every caller awaits the commit of the transaction that holds its
 event row and its run row. Concurrent callers share one transaction (one commit per batch, as
-in ``hub.engine.checkpoint``). Duplicates are found inside the transaction; a duplicate that
+in ``hub.engine.checkpoint``); on PostgreSQL a batch is one statement, one round trip
+(``hub.intake.fastpg``). Duplicates are found inside the transaction; a duplicate that
 another process inserted at the same moment trips the unique constraint, and the batch is then
-retried one event per transaction so each caller still gets an exact answer.
+retried one event per transaction so each caller still gets an exact answer. Any other error
+is retried the same way, so it fails only the delivery that causes it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from hub.intake.fastpg import PostgresBatchWriter
 from hub.intake.fastsqlite import RUN_OWNER, SqliteBatchWriter, sqlite_path
 from hub.intake.tables import trigger_events, trigger_state
 from hub.store.tables import runs
@@ -66,6 +69,7 @@ class EventWriter:
         self._task: asyncio.Task[None] | None = None
         path = sqlite_path(hub.db.url)
         self._fast = SqliteBatchWriter(path, hub.db.synchronous) if path else None
+        self._pg = PostgresBatchWriter(hub.db) if hub.db.is_postgres else None
 
     async def submit(self, event: Event) -> Outcome:
         """Store ``event`` (and its run) durably, or report the run of its earlier duplicate."""
@@ -93,33 +97,37 @@ class EventWriter:
 
     async def _commit(self, batch: list[_Op]) -> None:
         try:
-            try:
-                results = await self._write([op.event for op in batch])
-            except DUPLICATE:
-                if len(batch) == 1:
-                    results = await self._write([batch[0].event])
-                else:
-                    results = [await self._write_one(op.event) for op in batch]
-        except Exception as exc:  # noqa: BLE001 - handed to every waiting request
-            for op in batch:
-                if not op.future.done():
-                    op.future.set_exception(exc)
-            return
-        if any(r.run_id and not r.duplicate for r in results):
+            results: list[Outcome | BaseException] = list(
+                await self._write([op.event for op in batch]))
+        except Exception as exc:  # noqa: BLE001 - retried alone, or handed to the request
+            if len(batch) == 1 and not isinstance(exc, DUPLICATE):
+                results = [exc]
+            else:  # one event's failure must not fail the others: each in its own commit
+                results = [await self._write_one(op.event) for op in batch]
+        if any(isinstance(r, Outcome) and r.run_id and not r.duplicate for r in results):
             self.hub.wake()
         for op, result in zip(batch, results, strict=True):
-            if not op.future.done():
+            if op.future.done():
+                continue
+            if isinstance(result, BaseException):
+                op.future.set_exception(result)
+            else:
                 op.future.set_result(result)
 
-    async def _write_one(self, event: Event) -> Outcome:
+    async def _write_one(self, event: Event) -> Outcome | BaseException:
         try:
-            return (await self._write([event]))[0]
-        except DUPLICATE:  # inserted by another process meanwhile: now it is visible
-            return (await self._write([event]))[0]
+            try:
+                return (await self._write([event]))[0]
+            except DUPLICATE:  # inserted by another process meanwhile: now it is visible
+                return (await self._write([event]))[0]
+        except Exception as exc:  # noqa: BLE001 - handed to this event's request alone
+            return exc
 
     async def _write(self, events: list[Event]) -> list[Outcome]:
         if self._fast is not None and not any(e.state for e in events):
             return await self._fast.write(events, _resolve)
+        if self._pg is not None and not any(e.state for e in events):
+            return await self._pg.write(events, _resolve)
         async with self.hub.db.write() as conn:
             fresh, results = _resolve(events, await _existing(conn, events))
             await _insert(conn, fresh)

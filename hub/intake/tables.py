@@ -41,3 +41,13 @@ trigger_state = sa.Table(
     sa.Column("cursor", JSON),
     sa.Column("updated_at", TS, nullable=False),
 )
+
+# One token bucket per rate-limited hook, shared by every node on PostgreSQL
+# (``hub.intake.ratelimit``); SQLite, a single node, keeps its buckets in memory.
+hook_rate_limits = sa.Table(
+    "hook_rate_limits", metadata,
+    sa.Column("hook_id", sa.String(64), primary_key=True),
+    sa.Column("tokens", sa.Float(precision=53), nullable=False),
+    sa.Column("stamp", TS, nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -154,16 +155,24 @@ async def rerun(hub: Hub, *, workspace_id: str, run_id: str,
 
 async def wait_for_run(hub: Hub, *, workspace_id: str, run_id: str,
                        timeout: float) -> dict[str, Any]:
-    """Poll until the run is final (or ``waiting``) or ``timeout`` passes; return its detail."""
+    """Wait until the run is final (or ``waiting``) or ``timeout`` passes; return its detail.
+
+    The worker that ends the run wakes the wait (``Hub.run_ended``, across nodes on
+    PostgreSQL); the status is also re-read now and then in case a wake-up is lost.
+    """
     deadline = time.monotonic() + timeout
     delay = 0.005
-    while True:
-        async with hub.db.read() as conn:
-            status = await _status(conn, workspace_id, run_id)
-        if status in FINAL or status == "waiting" or time.monotonic() >= deadline:
-            return await get_run(hub, workspace_id=workspace_id, run_id=run_id)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.25)
+    with hub.run_end_waiter(run_id) as ended:
+        while True:
+            async with hub.db.read() as conn:
+                status = await _status(conn, workspace_id, run_id)
+            left = deadline - time.monotonic()
+            if status in FINAL or status == "waiting" or left <= 0:
+                return await get_run(hub, workspace_id=workspace_id, run_id=run_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), min(delay, left))
+            ended.clear()
+            delay = min(delay * 2, 1.0 if hub.wakeups else 0.25)
 
 
 async def status_counts(hub: Hub) -> tuple[dict[str, int], int]:

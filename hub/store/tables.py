@@ -180,3 +180,9 @@ run_steps = sa.Table(
 sa.Index("uq_run_steps_done", run_steps.c.run_id, run_steps.c.step_id, unique=True,
          sqlite_where=sa.text("status = 'succeeded'"),
          postgresql_where=sa.text("status = 'succeeded'"))
+
+# The queue per workspace (fair claiming, ``hub.engine.fairness``): the oldest due run of a
+# workspace and its live leases are one index probe away, however long another's queue is.
+sa.Index("ix_runs_due", runs.c.workspace_id, runs.c.due_at,
+         sqlite_where=sa.text("status IN ('queued', 'running', 'waiting')"),
+         postgresql_where=sa.text("status IN ('queued', 'running', 'waiting')"))

@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None, *,
             token = await bootstrap(hub)
             if token:
                 announce(token, settings)
+            await hub.listen()  # wake-ups from other nodes (PostgreSQL)
             if settings.run_worker:
                 hub.worker = Worker(hub)
                 hub.worker.start()

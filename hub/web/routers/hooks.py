@@ -77,7 +77,7 @@ class HookEndpoint:
         if method not in hook.config.methods:
             allowed = ", ".join(hook.config.methods)
             return _problem(405, "method_not_allowed", f"use {allowed}", allow=allowed)
-        limited = intake.limited(hook)
+        limited = await intake.limited(hook)
         if limited is not None:
             return limited
         body = await _read(receive, hook.max_body, intake.hub.settings.body_timeout,
