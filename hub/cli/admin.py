@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
+
 import typer
 
 from hub.cli.common import WorkspaceOpt, print_json, run_with_hub, workspace_id
-from hub.context import Hub
 from hub.errors import NotFound
-from hub.services.identity import Principal, create_token
-from hub.services.plugins import describe_plugins
-from hub.store.tables import users
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.context import Hub
 
 plugins_app = typer.Typer(help="Inspect plugins.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens (operator access).", no_args_is_help=True)
@@ -21,6 +21,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 def plugins_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Each plugin, its version and what it registered; installed plugins that failed to
     load are listed with status ``failed`` and the reason."""
+
+    from hub.services.plugins import describe_plugins
 
     async def go(hub: Hub) -> list[dict]:
         return describe_plugins(hub.pm, hub.registry)
@@ -42,6 +44,10 @@ def tokens_create(email: str = typer.Option("owner@localhost", help="The user's 
                   name: str = typer.Option("cli", help="A label for the token."),
                   workspace: str | None = WorkspaceOpt) -> None:
     """Create an API token for a user (for operators with database access; shown once)."""
+    import sqlalchemy as sa
+
+    from hub.services.identity import Principal, create_token
+    from hub.store.tables import users
 
     async def go(hub: Hub) -> str:
         ws = await workspace_id(hub, workspace)

@@ -4,14 +4,16 @@ with the JSON Schemas of their inputs, outputs, configs and credentials)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hub.cli.common import fail, print_json
 from hub.errors import HubError
-from hub.registry import Registry
-from hub.settings import Settings
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.registry import Registry
+    from hub.settings import Settings
 
 app = typer.Typer(help="Write plugins.", no_args_is_help=True)
 
@@ -35,6 +37,7 @@ def _registry(*, load_entrypoints: bool = True) -> Registry:
     """Load the plugins and build the registry (no database needed)."""
     from hub.logs import setup_logging
     from hub.registry import build_registry
+    from hub.settings import Settings
 
     settings = Settings()
     setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import TYPE_CHECKING
 
 import typer
 
 from hub.cli.plugin import load_plugins
 from hub.logs import setup_logging
-from hub.settings import Settings
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.settings import Settings
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from ``HUB_*`` and the given flags; a bad value exits 2 with one line."""
     from pydantic import ValidationError
+
+    from hub.settings import Settings
 
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
