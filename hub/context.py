@@ -15,7 +15,7 @@ from hub.egress import client_from_settings
 from hub.errors import NotFound
 from hub.metrics import Metrics
 from hub.plugins import create_plugin_manager
-from hub.registry import Registry, build_registry
+from hub.registry import Registry, registry_for
 from hub.settings import Settings
 from hub.store.codec import PayloadCodec
 from hub.store.db import Database
@@ -53,7 +53,7 @@ class Hub:
         """Load plugins, validate the registry, open and migrate the database, call startup."""
         settings = settings or Settings()
         pm = pm or create_plugin_manager(settings=settings)
-        registry = build_registry(pm)
+        registry = registry_for(pm)
         db = Database.from_settings(settings)
         hub = cls(settings, pm, registry, db)
         try:

@@ -23,11 +23,11 @@ def load_plugins(settings: Settings, *, load_entrypoints: bool = True) -> Any:
     a refusal (a failing built-in, or any failure with ``HUB_STRICT_PLUGINS``) exits with
     one ``error[plugin_error]`` line instead of a traceback."""
     from hub.plugins import create_plugin_manager
-    from hub.registry import build_registry
+    from hub.registry import registry_for
 
     try:
         pm = create_plugin_manager(settings=settings, load_entrypoints=load_entrypoints)
-        build_registry(pm)
+        registry_for(pm)
     except HubError as exc:
         raise fail(exc.message, error=exc.code) from None
     return pm
@@ -36,13 +36,13 @@ def load_plugins(settings: Settings, *, load_entrypoints: bool = True) -> Any:
 def _registry(*, load_entrypoints: bool = True) -> Registry:
     """Load the plugins and build the registry (no database needed)."""
     from hub.logs import setup_logging
-    from hub.registry import build_registry
+    from hub.registry import registry_for
     from hub.settings import Settings
 
     settings = Settings()
     setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
                   settings.log_format)
-    return build_registry(load_plugins(settings, load_entrypoints=load_entrypoints))
+    return registry_for(load_plugins(settings, load_entrypoints=load_entrypoints))
 
 
 def _reserved() -> set[str]:

@@ -115,11 +115,19 @@ class Database:
             yield conn
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest migration (safe to call from several processes)."""
+        """Bring the schema to the newest migration (safe to call from several processes: on
+        PostgreSQL an advisory lock makes the others wait, then find nothing to do). Refuses a
+        schema newer than this hub knows (``schema_too_new``); an up-to-date one costs a
+        query, not an Alembic run."""
+        from hub.store.schema import schema_state
+
         async with self.writer.begin() as conn:
             if self.is_postgres:
                 await conn.execute(sa.text("SELECT pg_advisory_xact_lock(7215843)"))
-            await conn.run_sync(_upgrade)
+            state = await schema_state(conn)
+            state.refuse_if_too_new()
+            if not state.up_to_date:
+                await conn.run_sync(_upgrade)
 
     async def close(self) -> None:
         await self.writer.dispose()
