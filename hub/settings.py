@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         "full", description="SQLite `synchronous` of the writer connections: `full` keeps "
         "acknowledged webhooks and checkpoints through a power cut; `normal` may lose the last "
         "commits then (a killed process loses nothing either way).")
+    shutdown_grace: float = Field(
+        5.0, ge=0, le=3600, description="Seconds a stopping node (SIGTERM) gives in-flight "
+        "steps to finish; the runs still going then are handed back to the queue at once.")
+    shutdown_drain: float = Field(
+        0.0, ge=0, le=600, description="Seconds a stopping `hub serve` keeps serving with "
+        "`/readyz` at 503 before it stops accepting (a load balancer's check interval).")
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
     run_scheduler: bool = Field(True, description="`hub serve` fires schedules and polls.")
     hook_max_body: int = Field(1_048_576, ge=1, description="Largest webhook body (bytes).")

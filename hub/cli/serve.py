@@ -36,9 +36,8 @@ def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST).")
               None, "--worker/--no-worker",
               help="Run an in-process worker (default: HUB_RUN_WORKER, true).")) -> None:
     """Start the hub: API, webhooks and a worker, on SQLite under ./hub-data by default."""
-    import uvicorn
-
     from hub.web.app import create_app
+    from hub.web.lifecycle import run_server
     from hub.web.protocol import http_protocol
 
     # A flag wins only when given; otherwise the HUB_* setting (or its default) applies.
@@ -47,9 +46,7 @@ def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST).")
     settings = load_settings(**overrides)
     setup_logging(settings.log_level, settings.log_format)
     app = create_app(settings, pm=load_plugins(settings))  # a refusal exits in one line
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                access_log=False, lifespan="on",
-                http=http_protocol(settings.header_timeout) or "auto")
+    run_server(app, settings, http=http_protocol(settings.header_timeout) or "auto")
 
 
 def worker() -> None:

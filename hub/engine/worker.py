@@ -43,6 +43,7 @@ class Worker:
         self.reasons: dict[str, str] = {}
         self._slot = asyncio.Event()
         self._stopping = False
+        self._drain_started: float | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -51,10 +52,22 @@ class Worker:
         self._tasks = [asyncio.create_task(self._loop(), name="hub-worker"),
                        asyncio.create_task(self._heartbeat(), name="hub-heartbeat")]
 
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stop claiming, let running runs finish for ``grace`` s, release the rest."""
+    def drain(self) -> None:
+        """Stop claiming new runs (a node is shutting down); running ones go on. The grace
+        period of ``stop`` counts from here."""
+        if self._drain_started is None:
+            self._drain_started = time.monotonic()
         self._stopping = True
         self.hub.wake()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming, let running runs finish for ``grace`` s (``HUB_SHUTDOWN_GRACE``
+        since ``drain``), then hand the rest back to the queue, due at once, so another
+        worker resumes them after their last committed step."""
+        self.drain()
+        if grace is None:
+            grace = self.hub.settings.shutdown_grace
+        grace = max(grace - (time.monotonic() - (self._drain_started or 0.0)), 0.0)
         if self.active:
             await asyncio.wait(list(self.active.values()), timeout=grace)
         for run_id in list(self.active):

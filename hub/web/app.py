@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *,
                 hub.worker.start()
             if settings.run_scheduler:
                 app.state.scheduler = await start_scheduler(hub)
+            app.state.readiness = "ready"  # /readyz; "draining" once a stop signal came
             with serving_gc():  # fewer, shorter collector pauses while serving
                 yield
         finally:
