@@ -21,7 +21,7 @@ COMMANDS: dict[str, Lazy] = {
     "plugin": Lazy("hub.cli.plugin:app", "Write plugins."),
     "catalog": Lazy("hub.cli.plugin:catalog", "What the installed plugins offer."),
     "tokens": Lazy("hub.cli.admin:tokens_app", "Manage API tokens (operator access)."),
-    "db": Lazy("hub.cli.admin:db_app", "Database maintenance."),
+    "db": Lazy("hub.cli.database:app", "Database maintenance: upgrade, check, prune."),
     "connections": Lazy("hub.cli.connections:app", "Connections: app credentials, encrypted."),
     "keys": Lazy("hub.cli.keys:app", "Key-encryption keys: status, rotate, retire."),
     "audit": Lazy("hub.cli.audit:app", "Check and export the audit trail."),

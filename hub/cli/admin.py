@@ -1,4 +1,4 @@
-"""`hub plugins list`, `hub tokens create`, `hub db upgrade`."""
+"""`hub plugins list`, `hub tokens create`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
 
 plugins_app = typer.Typer(help="Inspect plugins.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens (operator access).", no_args_is_help=True)
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
 
 @plugins_app.command("list")
@@ -60,14 +59,3 @@ def tokens_create(email: str = typer.Option("owner@localhost", help="The user's 
         return tok["token"]
 
     typer.echo(run_with_hub(go))
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Apply database migrations (the hub also does this at start)."""
-
-    async def go(hub: Hub) -> None:
-        await hub.db.migrate()
-
-    run_with_hub(go)
-    typer.echo("database is up to date")

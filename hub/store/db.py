@@ -135,11 +135,13 @@ class Database:
             await self.reader.dispose()
 
 
-def _upgrade(sync_conn: sa.Connection) -> None:
+def _upgrade(sync_conn: sa.Connection, target: str = "heads") -> None:
+    """Alembic upgrade to ``target``: every head by default (feature branches of the schema
+    may each add one); tests of upgrades name an older revision to start from."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = sync_conn
-    command.upgrade(cfg, "heads")  # feature branches of the schema may each add a head
+    command.upgrade(cfg, target)
