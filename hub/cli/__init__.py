@@ -22,6 +22,8 @@ COMMANDS: dict[str, Lazy] = {
     "catalog": Lazy("hub.cli.plugin:catalog", "What the installed plugins offer."),
     "tokens": Lazy("hub.cli.admin:tokens_app", "Manage API tokens (operator access)."),
     "db": Lazy("hub.cli.database:app", "Database maintenance: upgrade, check, prune."),
+    "backup": Lazy("hub.cli.backup:backup", "Back up the database (the key ring apart)."),
+    "restore": Lazy("hub.cli.backup:restore", "Restore a backup into an empty data directory."),
     "connections": Lazy("hub.cli.connections:app", "Connections: app credentials, encrypted."),
     "keys": Lazy("hub.cli.keys:app", "Key-encryption keys: status, rotate, retire."),
     "audit": Lazy("hub.cli.audit:app", "Check and export the audit trail."),
