@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     shutdown_drain: float = Field(
         0.0, ge=0, le=600, description="Seconds a stopping `hub serve` keeps serving with "
         "`/readyz` at 503 before it stops accepting (a load balancer's check interval).")
+    run_retention_days: float | None = Field(
+        None, gt=0, le=36500, description="Delete finished runs (with their steps and "
+        "trigger events) older than this many days; unset keeps them.")
+    run_retention_count: int | None = Field(
+        None, ge=1, le=100_000_000, description="Keep at most this many finished runs per "
+        "workspace (the newest); unset keeps them all.")
+    prune_batch: int = Field(500, ge=1, le=10_000, description="Runs deleted per transaction "
+                             "when pruning (short transactions never stall the engine).")
+    prune_interval: float = Field(3600.0, ge=1, description="Seconds between the prunes "
+                                  "`hub serve` runs when a retention is set.")
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
     run_scheduler: bool = Field(True, description="`hub serve` fires schedules and polls.")
     hook_max_body: int = Field(1_048_576, ge=1, description="Largest webhook body (bytes).")
