@@ -38,7 +38,7 @@ class Hub:
                  db: Database) -> None:
         self.settings, self.pm, self.registry, self.db = settings, pm, registry, db
         self.log = log
-        self.metrics = Metrics()
+        self.metrics = Metrics(node=settings.node_name)
         self.payloads: PayloadCodec = PayloadCodec()
         self.http: httpx.AsyncClient | None = None
         self.secrets: SecretStore | None = None
@@ -57,6 +57,10 @@ class Hub:
         db = Database.from_settings(settings)
         hub = cls(settings, pm, registry, db)
         try:
+            if settings.otel_enabled:
+                from hub import tracing
+
+                tracing.enable()  # refuses (otel_missing) without the extra
             if migrate:
                 await db.migrate()
             hub.secrets = pm.hook.secret_store(settings=settings)

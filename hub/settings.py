@@ -59,6 +59,11 @@ class Settings(BaseSettings):
                              "when pruning (short transactions never stall the engine).")
     prune_interval: float = Field(3600.0, ge=1, description="Seconds between the prunes "
                                   "`hub serve` runs when a retention is set.")
+    otel_enabled: bool = Field(False, description="Export OpenTelemetry traces (a span per "
+                               "step and per model call) with OTLP over HTTP, configured by "
+                               "the OTEL_EXPORTER_OTLP_* variables; needs zaphub[otel].")
+    node_name: str | None = Field(None, max_length=128, description="This node's name in "
+                                  "/metrics (default: host name and process id).")
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
     run_scheduler: bool = Field(True, description="`hub serve` fires schedules and polls.")
     hook_max_body: int = Field(1_048_576, ge=1, description="Largest webhook body (bytes).")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from hub import tracing
 from hub.ai.governance import governor_for
 from hub.egress import step_http
 from hub.engine.checkpoint import Checkpointer, LeaseLost
@@ -157,7 +158,10 @@ class RunExecution:
             action=self.hub.registry.action_instance(cs.step.use))
         step_ctx = self._step_context(cs, creds, gov)
         await self.fence(self.run.id)  # the side effect follows: do we still own the run?
-        att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, started, gov)
+        with tracing.span(f"step {cs.step.use}", **{"hub.step_id": cs.step.id,
+                          "hub.action": cs.step.use, "hub.attempt": step_ctx.attempt}) as sp:
+            att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, started, gov)
+            tracing.outcome(sp, (att.error or {}).get("code"))
         redact_attempt(att, creds)  # an API echoing a token must not store it
         self.hub.metrics.step_duration.labels(
             action=cs.step.use, status="failed" if att.error else "succeeded",

@@ -10,6 +10,7 @@ and a run that kills or hangs every worker fails after ``HUB_MAX_RUN_CLAIMS`` cl
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import secrets
@@ -17,6 +18,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
+from hub import tracing
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.executor import RunExecution, emit_finished
 from hub.engine.failures import describe, error_of, is_transient
@@ -123,7 +125,9 @@ class Worker:
             return 0
         claimed = await self.claim(n)
         for run in claimed:
-            task = asyncio.create_task(self._execute(run), name=f"run-{run.id}")
+            ctx = contextvars.copy_context()  # the run's trace id in its logs and spans
+            ctx.run(tracing.enter_run, run.id, run.workspace_id)
+            task = asyncio.create_task(self._execute(run), name=f"run-{run.id}", context=ctx)
             self.active[run.id] = task
             task.add_done_callback(lambda _t, rid=run.id: self._done(rid))
         return len(claimed)
@@ -136,7 +140,9 @@ class Worker:
 
     async def claim(self, n: int) -> list[Claimed]:
         """Lease up to ``n`` due runs this worker is not already executing."""
+        started = time.perf_counter()
         claimed, poisoned = await self.leases.claim(n, exclude=list(self.active))
+        self.hub.metrics.observe_claim(time.perf_counter() - started, len(claimed))
         for run in poisoned:
             log.warning("run %s failed: %s (claimed %d times without completing a step)",
                         run.id, TOO_MANY_CLAIMS, run.stalled_claims - 1)
