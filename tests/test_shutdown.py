@@ -113,3 +113,31 @@ async def _answers(port: int, path: str, status: int) -> bool:
     return r is not None and r.status_code == status
 
 
+
+
+async def test_hub_worker_hands_back_its_runs_on_sigterm(
+        hub: Hub, owner: identity.Principal, settings: Settings, tmp_path: Path) -> None:
+    long, = await queue(hub, owner.workspace_id, [echo("a"), echo("b", sleep=60)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update({"HUB_DATA_DIR": str(settings.data_dir), "HUB_POLL_INTERVAL": "0.05",
+                "HUB_DATABASE_URL": settings.resolved_database_url, "HUB_SHUTDOWN_GRACE": "1"})
+    if settings.database_schema:
+        env["HUB_DATABASE_SCHEMA"] = settings.database_schema
+    proc = subprocess.Popen([sys.executable, str(CHILD), "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        async def running() -> bool:
+            return await step_rows(hub, long) == [("a", "succeeded")]
+
+        await wait_until(running)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.to_thread(proc.communicate, timeout=20)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert took < 6.0, took
+    assert "Traceback" not in err
+    row = await run_row(hub, long)
+    assert (row.status, row.lease_owner) == ("queued", None) and row.due_at <= time.time()
