@@ -36,12 +36,21 @@ def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST).")
               None, "--worker/--no-worker",
               help="Run an in-process worker (default: HUB_RUN_WORKER, true).")) -> None:
     """Start the hub: API, webhooks and a worker, on SQLite under ./hub-data by default."""
+    import gc
+
+    gc.disable()  # start-up creates long-lived objects only; serving_gc turns it back on
+    try:
+        _serve({"host": host, "port": port, "run_worker": worker})
+    finally:
+        gc.enable()
+
+
+def _serve(given: dict[str, object]) -> None:
     from hub.web.app import create_app
     from hub.web.lifecycle import run_server
     from hub.web.protocol import http_protocol
 
     # A flag wins only when given; otherwise the HUB_* setting (or its default) applies.
-    given = {"host": host, "port": port, "run_worker": worker}
     overrides = {name: value for name, value in given.items() if value is not None}
     settings = load_settings(**overrides)
     setup_logging(settings.log_level, settings.log_format)
