@@ -28,6 +28,7 @@ COMMANDS: dict[str, Lazy] = {
     "keys": Lazy("hub.cli.keys:app", "Key-encryption keys: status, rotate, retire."),
     "audit": Lazy("hub.cli.audit:app", "Check and export the audit trail."),
     "tables": Lazy("hub.cli.tables:app", "Data tables: typed rows shared by zaps and AI steps."),
+    "users": Lazy("hub.cli.people:app", "People of a workspace (operator access)."),
 }
 
 

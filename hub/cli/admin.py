@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from hub.cli.common import WorkspaceOpt, print_json, run_with_hub, workspace_id
-from hub.errors import NotFound
 
 if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
     from hub.context import Hub
@@ -20,7 +19,6 @@ tokens_app = typer.Typer(help="Manage API tokens (operator access).", no_args_is
 def plugins_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Each plugin, its version and what it registered; installed plugins that failed to
     load are listed with status ``failed`` and the reason."""
-
     from hub.services.plugins import describe_plugins
 
     async def go(hub: Hub) -> list[dict]:
@@ -43,19 +41,10 @@ def tokens_create(email: str = typer.Option("owner@localhost", help="The user's 
                   name: str = typer.Option("cli", help="A label for the token."),
                   workspace: str | None = WorkspaceOpt) -> None:
     """Create an API token for a user (for operators with database access; shown once)."""
-    import sqlalchemy as sa
-
-    from hub.services.identity import Principal, create_token
-    from hub.store.tables import users
+    from hub.services.identity import operator_token
 
     async def go(hub: Hub) -> str:
         ws = await workspace_id(hub, workspace)
-        async with hub.db.read() as conn:
-            row = (await conn.execute(sa.select(users.c.id, users.c.role).where(
-                users.c.workspace_id == ws, users.c.email == email))).first()
-        if row is None:
-            raise NotFound(f"no user '{email}' in workspace {ws}", code="user_not_found")
-        tok = await create_token(hub, actor=Principal(ws, row.id, row.role), name=name)
-        return tok["token"]
+        return await operator_token(hub, email=email, workspace_id=ws, name=name)
 
     typer.echo(run_with_hub(go))

@@ -121,6 +121,9 @@ class Database:
         query, not an Alembic run."""
         from hub.store.schema import schema_state
 
+        if self.is_sqlite:
+            await self._migrate_sqlite()
+            return
         async with self.writer.begin() as conn:
             if self.is_postgres:
                 await conn.execute(sa.text("SELECT pg_advisory_xact_lock(7215843)"))
@@ -128,6 +131,28 @@ class Database:
             state.refuse_if_too_new()
             if not state.up_to_date:
                 await conn.run_sync(_upgrade)
+
+    async def _migrate_sqlite(self) -> None:
+        """Migrate with foreign keys off (SQLite rebuilds a table to alter it, and dropping a
+        referenced table would break them), then check every foreign key before committing."""
+        from hub.store.schema import schema_state
+
+        async with self.writer.connect() as conn:
+            async with conn.begin():  # the writer's lock: another process may be migrating
+                state = await schema_state(conn)
+            state.refuse_if_too_new()
+            if state.up_to_date:
+                return
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction
+            try:
+                async with conn.begin():
+                    await conn.run_sync(_upgrade)
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration left a broken foreign key: {broken}")
+            finally:
+                await raw.execute("PRAGMA foreign_keys=ON")
 
     async def close(self) -> None:
         await self.writer.dispose()

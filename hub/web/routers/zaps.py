@@ -51,7 +51,7 @@ async def create_zap(request: Request, hub: HubDep, who: Editor) -> dict[str, An
     """Create a zap from a JSON or YAML document; it is validated and stored as version 1."""
     doc = await _document(request, hub)
     return await service.create_zap(hub, workspace_id=who.workspace_id, document=doc,
-                                    user_id=who.user_id)
+                                    user_id=who.user_id, role=who.role)
 
 
 @router.get("/{zap_id}")
@@ -65,7 +65,7 @@ async def update_zap(zap_id: str, request: Request, hub: HubDep, who: Editor) ->
     """Save a new immutable version of the zap; queued runs keep the version they pinned."""
     doc = await _document(request, hub)
     return await service.update_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id,
-                                    document=doc, user_id=who.user_id)
+                                    document=doc, user_id=who.user_id, role=who.role)
 
 
 @router.delete("/{zap_id}", status_code=204)
@@ -121,7 +121,7 @@ async def start_run(zap_id: str, body: RunRequest, hub: HubDep, who: Editor, res
     """Start a run with a JSON input (the manual trigger). With ``wait`` (seconds) the answer
     is the finished run when it ends in time."""
     run = await run_service.start_run(hub, workspace_id=who.workspace_id, zap_id=zap_id,
-                                      data=body.input)
+                                      data=body.input, started_by=who.user_id)
     if not wait:
         return run
     detail = await run_service.wait_for_run(hub, workspace_id=who.workspace_id,
