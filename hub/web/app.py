@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None, *,
             if settings.run_scheduler:
                 app.state.scheduler = await start_scheduler(hub)
                 app.state.pruning = start_pruning(hub.db, settings)  # HUB_RUN_RETENTION_*
-            app.state.readiness = "ready"  # /readyz; "draining" once a stop signal came
+            if getattr(app.state, "readiness", None) != "draining":  # no stop signal yet
+                app.state.readiness = "ready"  # /readyz answers 200 from now on
             with serving_gc():  # fewer, shorter collector pauses while serving
                 yield
         finally:
