@@ -88,9 +88,22 @@ async def run_all(hub: Hub, ws: str, steps: list[dict[str, Any]], inputs: list[A
 SAY = {"id": "say", "use": "obs.say", "input": {"msg": "{{ trigger.tag }}"}}
 
 
+@pytest.fixture
+def json_logs() -> Any:
+    """JSON logging for one test; the root logger's handlers and level restored after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    setup_logging("INFO", "json")
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+@pytest.mark.usefixtures("json_logs")
 async def test_json_logs_carry_the_run_and_its_trace_id(
         hub: Hub, owner: identity.Principal, capsys: pytest.CaptureFixture[str]) -> None:
-    setup_logging("INFO", "json")
     capsys.readouterr()
     ids = await run_all(hub, owner.workspace_id, [SAY], [{"tag": f"t{i}"} for i in range(4)])
     logging.getLogger("hub.tests.obs").warning("outside any run")
