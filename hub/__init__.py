@@ -24,7 +24,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "hub.sdk": ("Action", "Connector", "Credentials", "Empty", "Guardrail", "Model",
                 "NoCredentials", "OAuth2", "OAuth2Credentials", "PollResult", "PollTrigger",
                 "SignatureScheme", "Span", "StepContext", "StepResult", "TriggerKind",
-                "Verdict"),
+                "Verdict", "ZapCalls"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -88,4 +88,5 @@ if TYPE_CHECKING:  # type checkers see the names as if imported here
         StepResult,
         TriggerKind,
         Verdict,
+        ZapCalls,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -52,6 +52,7 @@ class StepContext:
             and refreshing it before expiry or on a 401: ``ctx.http.get(url, auth=ctx.oauth)``.
         ai: for ``hub.AIAction`` steps, the ``hub.AIGateway`` (the only route to a model).
         tables: the run's workspace's data tables (``hub.tables.access.TablesAccess``).
+        zaps: starts runs of the workspace's zaps (``ZapCalls``), for ``core.call_zap``.
         log: a logger for the step; never log secrets.
     """
 
@@ -65,6 +66,7 @@ class StepContext:
     oauth: httpx.Auth | None = None
     ai: Any = None
     tables: TablesAccess | None = None
+    zaps: ZapCalls | None = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("hub.step"))
 
 
@@ -73,11 +75,31 @@ class StepResult:
     """An action's output plus an optional control signal for the engine.
 
     ``stop`` ends the run after this step with the given status (only ``"filtered"`` today).
+    ``wait_until`` (UNIX seconds) suspends the run until then; ``wait_for_run`` suspends it
+    until that run (of the same workspace) ends. A suspended run is ``waiting`` and holds no
+    worker; the step's output is the output given here (``wait_for_run``: the engine adds the
+    called run's ``status`` and ``result``).
     Actions normally return their ``Output`` model; return a ``StepResult`` to steer the run.
     """
 
     output: Any
     stop: str | None = None
+    wait_until: float | None = None
+    wait_for_run: str | None = None
+
+
+class ZapCalls(Protocol):
+    """Starts runs of the workspace's zaps from a step (``StepContext.zaps``)."""
+
+    async def start(self, *, zap: str, data: Any, key: str) -> str:
+        """Queue a run of ``zap`` (id or name) with ``data`` as its trigger; return its id.
+
+        The new run records the calling run as its parent. ``key`` makes the call
+        idempotent: a second call with the same key returns the first run's id. Raises
+        ``StepError`` ``zap_not_found``, ``zap_disabled``, ``call_depth_exceeded`` or
+        ``input_too_large``.
+        """
+        ...
 
 
 class Action:

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     max_run_claims: int = Field(
         10, ge=1, le=1000, description="Claims of one run without a committed step before the "
         "run fails with `too_many_claims` (a run that crashes or hangs every worker).")
+    max_delay_seconds: float = Field(
+        30 * 86400.0, gt=0, le=366 * 86400.0, description="Longest wait of a `core.delay` step.")
+    max_call_depth: int = Field(5, ge=1, le=50, description="Nested `core.call_zap` runs allowed "
+                                "(a zap calling itself stops with `call_depth_exceeded`).")
+    call_zap_timeout: float = Field(
+        86400.0, gt=0, le=30 * 86400.0, description="Longest wait of a `core.call_zap` step for "
+        "the called run (then `call_zap_timeout`).")
     sqlite_synchronous: Literal["full", "normal"] = Field(
         "full", description="SQLite `synchronous` of the writer connections: `full` keeps "
         "acknowledged webhooks and checkpoints through a power cut; `normal` may lose the last "

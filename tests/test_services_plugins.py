@@ -26,8 +26,9 @@ def test_describe_plugins() -> None:
     by_name = {item["name"]: item for item in described}
     assert by_name["core"] == {"name": "core", "version": hub.__version__, "builtin": True,
                                "status": "loaded", "error": None,
-                               "registered": {"actions": ["core.filter", "core.transform"],
-                                              "connectors": ["core"]}}
+                               "registered": {"actions": [
+                                   "core.call_zap", "core.delay", "core.filter", "core.loop",
+                                   "core.paths", "core.transform"], "connectors": ["core"]}}
     assert by_name["manual"]["registered"] == {"trigger_kinds": ["manual"]}
     assert by_name["secrets"]["registered"] == {}
     assert by_name["zz_sample"] == {

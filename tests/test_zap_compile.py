@@ -170,7 +170,8 @@ def test_unknown_connector(registry: Registry) -> None:
 def test_unknown_action_lists_available(registry: Registry) -> None:
     doc = zap(TRANSFORM, {"id": "a", "use": "core.clasify"})
     assert only_error(doc, registry) == (
-        "steps[1].use", "unknown action 'core.clasify' (actions of 'core': transform, filter)")
+        "steps[1].use", "unknown action 'core.clasify' (actions of 'core': transform, filter, "
+        "paths, loop, delay, call_zap)")
 
 
 def test_unknown_trigger_kind(registry: Registry, builtin_registry: Registry) -> None:

@@ -30,6 +30,7 @@ class _Op:
     generation: int
     steps: list[dict[str, Any]]
     run_update: dict[str, Any] | None
+    wake: str | None  # a waiting run to make due now (the parent of a run that ended)
     future: asyncio.Future[None] = field(repr=False)
 
 
@@ -42,14 +43,16 @@ class Checkpointer:
 
     async def commit(self, run_id: str, generation: int, *,
                      steps: list[dict[str, Any]] | None = None,
-                     run_update: dict[str, Any] | None = None) -> None:
-        """Durably write ``steps`` rows and the ``run_update`` for ``run_id``.
+                     run_update: dict[str, Any] | None = None,
+                     wake: str | None = None) -> None:
+        """Durably write ``steps`` rows and the ``run_update`` for ``run_id``; in the same
+        transaction, make the run ``wake`` due now if it is ``waiting``.
 
         Raises ``LeaseLost`` (and writes nothing) unless this worker holds the run's lease of
         claim ``generation``.
         """
         fut = asyncio.get_running_loop().create_future()
-        self._pending.append(_Op(run_id, generation, steps or [], run_update, fut))
+        self._pending.append(_Op(run_id, generation, steps or [], run_update, wake, fut))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="hub-checkpointer")
         self._kick.set()
@@ -101,6 +104,10 @@ class Checkpointer:
             if rows:
                 await conn.execute(run_steps.insert(), rows)
             await self._update_runs(conn, ok)
+            woken = [op.wake for op in ok if op.wake]
+            if woken:
+                await conn.execute(runs.update().where(
+                    runs.c.id.in_(woken), runs.c.status == "waiting").values(due_at=self.db.now()))
         return {id(op) for op in batch} - {id(op) for op in ok}
 
     @staticmethod

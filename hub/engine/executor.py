@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from hub import tracing
 from hub.ai.governance import governor_for
 from hub.egress import step_http
+from hub.engine import flow, loops
+from hub.engine.calls import Caller, RunCalls
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.failures import (
     INPUT_UNSTORABLE,
@@ -66,6 +68,14 @@ class RunExecution:
         self.round_tries: dict[str, int] = {}  # attempts per step, this round
         self.last_output: Any = None
         self.stopped = False
+        self.top = {cs.step.id for cs in cz.steps}
+        self.status_of: dict[str, str] = {}  # committed status per step key
+        self.nested: dict[str, Any] = {}  # outputs of loop iterations' steps, by step key
+        self.waits: dict[str, dict[str, Any]] = {}  # suspended steps: wait and output
+        self.on_failure_ids = {cs.step.id for cs in cz.on_failure}
+        # the last row of this round, if it failed a step for good: only the on_failure path
+        # commits such a row before the run ends, so the worker died during on_failure
+        self.last_failure: tuple[str, dict[str, Any]] | None = None
 
     def _decode(self, blob: bytes | None) -> Any:
         return self.hub.payloads.decode(self.run.workspace_id, blob)
@@ -93,12 +103,28 @@ class RunExecution:
         self.tries[sid] = self.tries.get(sid, 0) + 1
         if row["round"] == self.run.round:
             self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
+        if row["status"] == "waiting":
+            self.waits[sid] = flow.wait_of(row, self._decode(row["output"]))
+            return
+        self.waits.pop(sid, None)  # the wait ended (done, or failed: a re-run starts over)
+        if row["round"] == self.run.round and sid not in self.on_failure_ids:
+            final = row["status"] == "failed" and "retry_in" not in (row["error"] or {})
+            self.last_failure = (sid, row["error"] or {}) if final else None
         if row["status"] in DONE or row["status"] == "filtered":
-            self.done.add(sid)
-            self.ctx["steps"][sid] = self._decode(row["output"])
-            if row["status"] != "skipped":  # as in a live run: a skip keeps the last output
-                self.last_output = self.ctx["steps"][sid]
-            self.stopped = self.stopped or row["status"] == "filtered"
+            self._load_done(sid, row["status"], self._decode(row["output"]))
+
+    def _load_done(self, sid: str, status: str, output: Any) -> None:
+        self.done.add(sid)
+        self.status_of[sid] = status
+        if flow.is_loop_key(sid):
+            self.nested[sid] = output
+            return
+        self.ctx["steps"][sid] = output
+        if sid not in self.top:  # a branch's step: its paths step decides what follows
+            return
+        if status != "skipped":  # as in a live run: a skip keeps the last output
+            self.last_output = output
+        self.stopped = self.stopped or status == "filtered"
 
     async def execute(self) -> str:
         """Run the remaining steps; return the run's final (or requeued) status."""
@@ -107,6 +133,8 @@ class RunExecution:
             return await self._finish("failed", None, error=unreadable)
         if self.stopped:
             return await self._finish("filtered", None)
+        if self.last_failure and self.on_failure_ids:
+            return await self._resume_on_failure(self.last_failure)
         pending = [(i, cs) for i, cs in enumerate(self.cz.steps) if cs.step.id not in self.done]
         for n, (index, cs) in enumerate(pending):
             status = await self._step(index, cs, n == len(pending) - 1)
@@ -114,19 +142,22 @@ class RunExecution:
                 return status
         return await self._succeed()  # nothing left to run (e.g. resumed after the last step)
 
+    async def _resume_on_failure(self, failure: tuple[str, dict[str, Any]]) -> str:
+        """The worker died while the on_failure steps ran: finish them, then fail the run."""
+        error = {k: v for k, v in failure[1].items() if k != "retry_in"}
+        error["step_id"] = failure[0]
+        await flow.on_failure(self, error)
+        return await self._finish("failed", None, error=error)
+
     async def _step(self, index: int, cs: CompiledStep, last: bool) -> str | None:
         started = time.time()
-        try:
-            att = await self._attempt(cs, started)
-        except LeaseLost:
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            log.warning("run %s step %s: engine error: %s", self.run.id, cs.step.id,
-                        describe(exc))
-            att = Attempt(error=error_of(exc), retryable=not isinstance(exc, HubError),
-                          started=started)
+        if cs.step.use in loops.HOLDERS:
+            held = await self._guarded(loops.run_holder(self, cs, index, started), cs, started)
+            if isinstance(held, str):  # a step inside ended or suspended the run
+                return held
+            att = held
+        else:
+            att = await self._guarded(self._attempt(cs, started), cs, started)
         row = self._row(cs, index, att)  # an output that cannot be stored fails the attempt
         try:
             return await self._record(cs, att, row, last)
@@ -137,17 +168,40 @@ class RunExecution:
                 raise
             return await self._unrecordable(cs, row, exc)
 
-    async def _attempt(self, cs: CompiledStep, started: float) -> Attempt:
-        if cs.when is not None:
-            try:
-                go = evaluate_condition(cs.when, self.ctx)
-            except ExpressionError as exc:
-                return Attempt(error={"code": exc.code, "message": str(exc)},
-                               started=started)
-            except Exception as exc:  # noqa: BLE001 - any evaluation failure fails the step
-                return Attempt(error=error_of(exc, code="expression_error"), started=started)
-            if not go:
-                return Attempt(skipped=True, started=started)
+    async def _guarded(self, work: Awaitable[Any], cs: CompiledStep, started: float) -> Any:
+        """``work``'s result; an unexpected exception becomes the step's failed attempt."""
+        try:
+            return await work
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("run %s step %s: engine error: %s", self.run.id, cs.step.id,
+                        describe(exc))
+            return Attempt(error=error_of(exc), retryable=not isinstance(exc, HubError),
+                           started=started)
+
+    def when(self, cs: CompiledStep, scope: dict[str, Any], started: float) -> Attempt | None:
+        """A skipped or failed attempt when the step's ``when`` says so, else ``None``."""
+        if cs.when is None:
+            return None
+        try:
+            go = evaluate_condition(cs.when, scope)
+        except ExpressionError as exc:
+            return Attempt(error={"code": exc.code, "message": str(exc)}, started=started)
+        except Exception as exc:  # noqa: BLE001 - any evaluation failure fails the step
+            return Attempt(error=error_of(exc, code="expression_error"), started=started)
+        return None if go else Attempt(skipped=True, started=started)
+
+    async def _attempt(self, cs: CompiledStep, started: float, key: str | None = None,
+                       scope: dict[str, Any] | None = None) -> Attempt:
+        key, scope = key or cs.step.id, scope if scope is not None else self.ctx
+        if key in self.waits:  # resumed: the step's wait ended, or not yet
+            return await flow.resume_wait(self, key, started)
+        skip = self.when(cs, scope, started)
+        if skip is not None:
+            return skip
         try:
             creds = await step_credentials(self.hub, self.run.workspace_id, cs, self.run.id)
         except HubError as exc:  # e.g. connection_not_found, needs_reauth: not retryable
@@ -156,32 +210,36 @@ class RunExecution:
             self.hub, workspace_id=self.run.workspace_id, run_id=self.run.id,
             zap_id=self.run.zap_id, step_id=cs.step.id,
             action=self.hub.registry.action_instance(cs.step.use))
-        step_ctx = self._step_context(cs, creds, gov)
+        step_ctx = self.step_context(cs, creds, gov, key)
         await self.fence(self.run.id)  # the side effect follows: do we still own the run?
         with tracing.span(f"step {cs.step.use}", **{"hub.step_id": cs.step.id,
                           "hub.action": cs.step.use, "hub.attempt": step_ctx.attempt}) as sp:
-            att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, started, gov)
+            att = await run_attempt(cs, self.hub.registry, scope, step_ctx, started, gov)
             tracing.outcome(sp, (att.error or {}).get("code"))
         redact_attempt(att, creds)  # an API echoing a token must not store it
+        flow.check_wait(self.hub.settings, att)
         self.hub.metrics.step_duration.labels(
             action=cs.step.use, status="failed" if att.error else "succeeded",
         ).observe(time.time() - started)
         return att
 
-    def _step_context(self, cs: CompiledStep, creds: Any, gov: Any) -> StepContext:
-        sid = cs.step.id
+    def step_context(self, cs: CompiledStep, creds: Any, gov: Any, key: str) -> StepContext:
+        hub, ws = self.hub, self.run.workspace_id
+        calls = RunCalls(hub.db, hub.payloads, hub.wake, max_depth=hub.settings.max_call_depth,
+                         caller=Caller(ws, self.run.id, self.run.round))
         return StepContext(
             ai=gov.gateway if gov is not None else None,
-            run_id=self.run.id, step_id=sid, attempt=self.tries.get(sid, 0) + 1,
-            idempotency_key=f"{self.run.id}:{sid}", workspace_id=self.run.workspace_id,
-            creds=creds, http=step_http(self.hub, cs),
-            tables=step_tables(self.hub, self.run.workspace_id),
-            oauth=step_oauth(self.hub, cs.step.use, cs.step.connection, self.run.workspace_id))
+            run_id=self.run.id, step_id=cs.step.id, attempt=self.tries.get(key, 0) + 1,
+            idempotency_key=f"{self.run.id}:{key}", workspace_id=ws,
+            creds=creds, http=step_http(hub, cs), tables=step_tables(hub, ws), zaps=calls,
+            oauth=step_oauth(hub, cs.step.use, cs.step.connection, ws))
 
     async def _record(self, cs: CompiledStep, att: Attempt, row: dict[str, Any],
                       last: bool) -> str | None:
         if att.error:
             return await self._fail(cs, att, row)
+        if att.wait is not None:
+            return await flow.suspend(self, cs.step.id, att, row)
         self.ctx["steps"][cs.step.id] = att.output
         if not att.skipped:
             self.last_output = att.output
@@ -193,10 +251,11 @@ class RunExecution:
         self._emit_step(row)
         return None
 
-    def _row(self, cs: CompiledStep, index: int, att: Attempt) -> dict[str, Any]:
+    def _row(self, cs: CompiledStep, index: int, att: Attempt,
+             key: str | None = None) -> dict[str, Any]:
         inp, out = self._store(att)
         self.seq += 1
-        sid = cs.step.id
+        sid = key or cs.step.id
         self.tries[sid] = self.tries.get(sid, 0) + 1
         self.round_tries[sid] = self.round_tries.get(sid, 0) + 1
         status = ("failed" if att.error else "skipped" if att.skipped
@@ -236,11 +295,13 @@ class RunExecution:
                                   steps=[row])
 
     async def _checkpoint(self, *, steps: list[dict[str, Any]] | None = None,
-                          run_update: dict[str, Any] | None = None) -> None:
+                          run_update: dict[str, Any] | None = None,
+                          wake: str | None = None) -> None:
         """Commit through the group checkpointer, fenced by this claim's generation."""
         if steps and self.run.stalled_claims > 1:  # progress after claims that made none
             run_update = {"stalled_claims": 0, **(run_update or {})}
-        await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update)
+        await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update,
+                             wake=wake)
         if steps:
             self.run.stalled_claims = 0
 
@@ -255,21 +316,35 @@ class RunExecution:
             return await self._finish("failed", None, error=error, steps=steps)
         return await self._finish("succeeded", result, steps=steps)
 
-    async def _fail(self, cs: CompiledStep, att: Attempt, row: dict[str, Any]) -> str:
-        sid = cs.step.id
+    async def _fail(self, cs: CompiledStep, att: Attempt, row: dict[str, Any],
+                    key: str | None = None, also: list[dict[str, Any]] | None = None) -> str:
+        """Retry the step later or fail the run; ``also``: other failed rows to record first
+        (failures of concurrent loop iterations; ``row``'s failure decides)."""
+        sid, rows = key or cs.step.id, [*(also or []), row]
+        if also:  # renumbered so that the deciding row is the last one
+            for failed in rows:
+                failed["seq"] = self.seq = self.seq + 1
         if att.retryable and self.round_tries.get(sid, 0) < cs.retry.attempts:
             delay = backoff_delay(cs.retry, self.round_tries[sid])
             wait = (att.error or {}).get("retry_after")  # a provider's Retry-After (issue 6)
             if isinstance(wait, int | float) and wait > 0:
                 delay = max(delay, min(float(wait), cs.retry.max_backoff))
-            row["error"] = {**(att.error or {}), "retry_in": round(delay, 3)}
-            await self._checkpoint(steps=[row], run_update={
+            for failed in rows:  # all of them run again when the run resumes
+                failed["error"] = {**(failed["error"] or {}), "retry_in": round(delay, 3)}
+            await self._checkpoint(steps=rows, run_update={
                 "status": "queued", "due_at": time.time() + delay, "lease_owner": None,
                 "stalled_claims": 0})
-            self._emit_step(row)
+            for failed in rows:
+                self._emit_step(failed)
             return "queued"
         error = {**(att.error or {}), "step_id": sid}
-        return await self._finish("failed", None, error=error, steps=[row])
+        if self.cz.on_failure:  # the failure is recorded first, then what it triggers
+            await self._checkpoint(steps=rows)
+            for failed in rows:
+                self._emit_step(failed)
+            await flow.on_failure(self, error)
+            return await self._finish("failed", None, error=error)
+        return await self._finish("failed", None, error=error, steps=rows)
 
     async def _finish(self, status: str, result: Any, *, error: dict[str, Any] | None = None,
                       steps: list[dict[str, Any]] | None = None) -> str:
@@ -282,7 +357,9 @@ class RunExecution:
         now = time.time()
         await self._checkpoint(steps=steps, run_update={
             "status": status, "finished_at": now, "lease_owner": None, "due_at": now,
-            "result": blob, "error": error, "stalled_claims": 0})
+            "result": blob, "error": error, "stalled_claims": 0}, wake=self.run.parent_run_id)
+        if self.run.parent_run_id:
+            self.hub.wake()
         for row in steps or []:
             self._emit_step(row)
         emit_finished(self.hub, self.run, status, error)

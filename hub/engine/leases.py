@@ -26,7 +26,7 @@ from hub.store.tables import run_steps, runs
 
 CLAIMED = (runs.c.id, runs.c.workspace_id, runs.c.zap_id, runs.c.zap_version,
            runs.c.trigger_data, runs.c.round, runs.c.claims, runs.c.stalled_claims,
-           runs.c.cancel_requested)
+           runs.c.cancel_requested, runs.c.parent_run_id)
 TOO_MANY_CLAIMS = "too_many_claims"
 
 
@@ -43,6 +43,7 @@ class Claimed:
     claims: int  # the lease generation: every write of this claim is fenced by it
     stalled_claims: int = 1  # claims since the last committed step, this one included
     cancel_requested: bool = False
+    parent_run_id: str | None = None  # set when a core.call_zap step started this run
     prior: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -91,7 +92,7 @@ class Leases:
         since = time.monotonic()
         async with self.db.write() as conn:
             now = self.db.now()
-            due = sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running")),
+            due = sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running", "waiting")),
                                              runs.c.due_at <= self.db.now(stable=True))
             if exclude:
                 due = due.where(runs.c.id.not_in(exclude))
@@ -167,7 +168,7 @@ class Leases:
 
 async def _load_prior(conn: Any, claimed: list[Claimed], ids: list[str]) -> None:
     cols = (run_steps.c.run_id, run_steps.c.seq, run_steps.c.step_id, run_steps.c.round,
-            run_steps.c.status, run_steps.c.output)
+            run_steps.c.status, run_steps.c.output, run_steps.c.error)
     by_id = {c.id: c for c in claimed}
     rows = await conn.execute(sa.select(*cols).where(run_steps.c.run_id.in_(ids)))
     for row in rows:

@@ -26,6 +26,7 @@ class Attempt:
     output: Any = None
     stop: str | None = None
     skipped: bool = False  # its ``when`` condition was false
+    wait: dict[str, Any] | None = None  # suspend the run: {"until": ts} or {"run_id": id}
     error: dict[str, Any] | None = None
     retryable: bool = False
     started: float = field(default_factory=time.time)
@@ -43,19 +44,27 @@ def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
 
 
-def _shape_output(cs: CompiledStep, out: Any) -> tuple[Any, str | None]:
-    stop = None
+def _wait_of(result: StepResult) -> dict[str, Any] | None:
+    if result.wait_for_run is not None:
+        return {"run_id": str(result.wait_for_run)}
+    if result.wait_until is not None:
+        return {"until": float(result.wait_until)}
+    return None
+
+
+def _shape_output(cs: CompiledStep, out: Any) -> tuple[Any, str | None, dict[str, Any] | None]:
+    stop = wait = None
     if isinstance(out, StepResult):
-        out, stop = out.output, out.stop
+        out, stop, wait = out.output, out.stop, _wait_of(out)
     if isinstance(out, BaseModel):
         out = out.model_dump(mode="json")
     out = cs.action.Output.model_validate(out).model_dump(mode="json")
-    return out, stop
+    return out, stop, wait
 
 
 async def _output(att: Attempt, cs: CompiledStep, raw: Any, guard: Any) -> None:
     try:
-        att.output, att.stop = _shape_output(cs, raw)
+        att.output, att.stop, att.wait = _shape_output(cs, raw)
     except ValidationError as exc:
         att.error = _error("invalid_output", f"action returned an invalid output: "
                            f"{exc.errors(include_url=False, include_input=False)[0]['msg']}")

@@ -39,8 +39,9 @@ class Limits:
     costly_bytes: int = 1024 * 1024
     #: syntax-tree nodes visited (a projection visits its right side once per element)
     visits: int = 100_000
-    #: seconds of interpreter work: rendering runs on the event loop, so this bounds how
-    #: long one misbehaving step can hold up everything else in the process (issue #9)
+    #: CPU seconds of interpreter work (the evaluating thread's, so time the process spends
+    #: preempted on a busy machine does not count): rendering runs on the event loop, so
+    #: this bounds how long one misbehaving step can hold up everything else in the process
     seconds: float = 0.05
 
 

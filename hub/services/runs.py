@@ -106,12 +106,20 @@ async def cancel_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, A
         if status in ("queued", "waiting"):
             await conn.execute(runs.update().where(runs.c.id == run_id).values(
                 status="cancelled", finished_at=now, due_at=now, lease_owner=None))
+            await _wake_parent(conn, run_id, now)
         else:
             await conn.execute(runs.update().where(runs.c.id == run_id).values(
                 cancel_requested=True))
     if status == "running" and hub.worker is not None:
         hub.worker.cancel_local(run_id, "cancel")
     return {"id": run_id, "status": "cancelled" if status != "running" else "cancelling"}
+
+
+async def _wake_parent(conn: Any, run_id: str, now: float) -> None:
+    """A run waiting for the cancelled one (``core.call_zap``) looks at it now."""
+    parent = sa.select(runs.c.parent_run_id).where(runs.c.id == run_id).scalar_subquery()
+    await conn.execute(runs.update().where(runs.c.id == parent, runs.c.status == "waiting")
+                       .values(due_at=now))
 
 
 async def rerun(hub: Hub, *, workspace_id: str, run_id: str,

@@ -151,6 +151,11 @@ runs = sa.Table(
     sa.Index("ix_runs_queue", "status", "due_at"),
     sa.Index("ix_runs_workspace_id", "workspace_id", "id"),
     sa.Index("ix_runs_zap", "zap_id", "id"),
+    # a run started by a core.call_zap step: its parent, and the call's idempotency key
+    sa.Column("parent_run_id", ID),
+    sa.Column("call_key", sa.String(160)),
+    sa.Index("ix_runs_parent", "parent_run_id"),
+    sa.Index("uq_runs_call_key", "call_key", unique=True),
 )
 
 run_steps = sa.Table(

@@ -43,6 +43,19 @@ class Step(_Strict):
     when: str | None = Field(None, max_length=4000, description="Run only if this is truthy.")
     retry: RetryPolicy | None = Field(None, description="Overrides the zap's default retry.")
     timeout: float | None = Field(None, gt=0, le=86400, description="Seconds per attempt.")
+    branches: list[Branch] | None = Field(None, min_length=1, max_length=20, description=(
+        "`core.paths` only: named branches, each with a condition and its own steps."))
+    steps: list[Step] | None = Field(None, min_length=1, max_length=50, description=(
+        "`core.loop` only: the steps run once per item (`loop.item`, `loop.index`)."))
+
+
+class Branch(_Strict):
+    """One branch of a `core.paths` step: runs its steps when its condition holds."""
+
+    name: str = Field(pattern=STEP_ID, description="Unique in the step; read as "
+                      "`steps.<paths step>.branch`.")
+    when: str | None = Field(None, max_length=4000, description="Condition; none: always.")
+    steps: list[Step] = Field(min_length=1, max_length=50)
 
 
 class ZapSettings(_Strict):
@@ -61,6 +74,11 @@ class Zap(_Strict):
     trigger: Trigger
     vars: dict[str, Any] = Field(default_factory=dict, description="Constants: `vars.<name>`.")
     steps: list[Step] = Field(min_length=1, max_length=500)
+    on_failure: list[Step] = Field(default_factory=list, max_length=20, description=(
+        "Steps run when the run fails, with `error.step`, `error.code`, `error.message`."))
     output: Any = Field(None, description="Template for the run's result; "
                         "default: last step's output.")
     settings: ZapSettings = Field(default_factory=ZapSettings)
+
+
+Step.model_rebuild()

@@ -1,4 +1,4 @@
-"""Built-in ``core`` connector: ``core.transform`` and ``core.filter``."""
+"""Built-in ``core`` connector: ``transform``, ``filter`` and the flow steps (``.flow``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub import Action, Connector, StepContext, StepResult, hookimpl
+
+from .flow import FLOW_ACTIONS
 
 
 class _Object(BaseModel):
@@ -56,8 +58,8 @@ class Filter(Action):
 class Core(Connector):
     key = "core"
     title = "Core"
-    description = "Built-in steps that shape and route data."
-    actions = (Transform, Filter)
+    description = "Built-in steps that shape, route, repeat and pause data."
+    actions = (Transform, Filter, *FLOW_ACTIONS)
 
 
 @hookimpl
