@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from hub.egress import EgressPolicy, create_client
-from hub.egress.transport import CheckedResolver
+from hub.egress.aiohttp_pool import CheckedResolver
 
 SINK = """
 import sys

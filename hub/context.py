@@ -16,7 +16,7 @@ from hub.egress import client_from_settings
 from hub.errors import NotFound
 from hub.metrics import Metrics
 from hub.plugins import create_plugin_manager
-from hub.registry import Registry, build_registry
+from hub.registry import Registry, registry_for
 from hub.settings import Settings
 from hub.store.codec import PayloadCodec
 from hub.store.db import Database
@@ -40,7 +40,7 @@ class Hub:
                  db: Database) -> None:
         self.settings, self.pm, self.registry, self.db = settings, pm, registry, db
         self.log = log
-        self.metrics = Metrics()
+        self.metrics = Metrics(node=settings.node_name)
         self.payloads: PayloadCodec = PayloadCodec()
         self.http: httpx.AsyncClient | None = None
         self.secrets: SecretStore | None = None
@@ -57,10 +57,14 @@ class Hub:
         """Load plugins, validate the registry, open and migrate the database, call startup."""
         settings = settings or Settings()
         pm = pm or create_plugin_manager(settings=settings)
-        registry = build_registry(pm)
+        registry = registry_for(pm)
         db = Database.from_settings(settings)
         hub = cls(settings, pm, registry, db)
         try:
+            if settings.otel_enabled:
+                from hub import tracing
+
+                tracing.enable()  # refuses (otel_missing) without the extra
             if migrate:
                 await db.migrate()
             hub.secrets = pm.hook.secret_store(settings=settings)

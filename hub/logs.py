@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from hub import redaction
+from hub.tracing import TraceFields
 
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
@@ -50,6 +51,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(TraceFields())  # run_id and trace_id of the run being executed
     redaction.install(handler)  # masks registered secret values in every record
     redaction.install(logging.getLogger("hub"))
     redaction.install_record_factory()  # also hub.* children and every other handler

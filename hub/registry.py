@@ -10,6 +10,7 @@ strict; any other plugin that fails stops the build with ``PluginError``.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from hub import sdk
 from hub.errors import PluginError
 from hub.rules import KEY_RE, KINDS, registration_problems
 
-__all__ = ["KEY_RE", "KINDS", "Registry", "build_registry", "plugin_error"]
+__all__ = ["KEY_RE", "KINDS", "Registry", "build_registry", "plugin_error", "registry_for"]
 
 
 @dataclass(eq=False)
@@ -159,4 +160,21 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
             if name not in isolated or strict:
                 raise
             pm.skip(name, exc)  # type: ignore[attr-defined]
+    return registry
+
+
+_BUILT: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], Registry]] = (
+    weakref.WeakKeyDictionary())
+
+
+def registry_for(pm: pluggy.PluginManager) -> Registry:
+    """``build_registry(pm)``, built once while ``pm`` holds the same plugins: `hub serve`
+    validates the plugins before it starts the app, whose start-up then reuses the result
+    (rendering every model's schema twice cost a noticeable part of the start)."""
+    plugins = tuple(id(p) for _, p in pm.list_name_plugin())
+    found = _BUILT.get(pm)
+    if found is not None and found[0] == plugins:
+        return found[1]
+    registry = build_registry(pm)
+    _BUILT[pm] = (tuple(id(p) for _, p in pm.list_name_plugin()), registry)  # minus skipped
     return registry

@@ -58,6 +58,27 @@ class Settings(BaseSettings):
         "full", description="SQLite `synchronous` of the writer connections: `full` keeps "
         "acknowledged webhooks and checkpoints through a power cut; `normal` may lose the last "
         "commits then (a killed process loses nothing either way).")
+    shutdown_grace: float = Field(
+        5.0, ge=0, le=3600, description="Seconds a stopping node (SIGTERM) gives in-flight "
+        "steps to finish; the runs still going then are handed back to the queue at once.")
+    shutdown_drain: float = Field(
+        0.0, ge=0, le=600, description="Seconds a stopping `hub serve` keeps serving with "
+        "`/readyz` at 503 before it stops accepting (a load balancer's check interval).")
+    run_retention_days: float | None = Field(
+        None, gt=0, le=36500, description="Delete finished runs (with their steps and "
+        "trigger events) older than this many days; unset keeps them.")
+    run_retention_count: int | None = Field(
+        None, ge=1, le=100_000_000, description="Keep at most this many finished runs per "
+        "workspace (the newest); unset keeps them all.")
+    prune_batch: int = Field(500, ge=1, le=10_000, description="Runs deleted per transaction "
+                             "when pruning (short transactions never stall the engine).")
+    prune_interval: float = Field(3600.0, ge=1, description="Seconds between the prunes "
+                                  "`hub serve` runs when a retention is set.")
+    otel_enabled: bool = Field(False, description="Export OpenTelemetry traces (a span per "
+                               "step and per model call) with OTLP over HTTP, configured by "
+                               "the OTEL_EXPORTER_OTLP_* variables; needs zaphub[otel].")
+    node_name: str | None = Field(None, max_length=128, description="This node's name in "
+                                  "/metrics (default: host name and process id).")
     run_worker: bool = Field(True, description="`hub serve` also runs an in-process worker.")
     run_scheduler: bool = Field(True, description="`hub serve` and `hub worker` fire "
                                 "schedules and polls (once per fire across nodes).")

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 import hub.web.app
+import hub.web.lifecycle
 from hub.cli import app
 from hub.settings import Settings
 
@@ -22,7 +22,7 @@ def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     built: list[Settings] = []
     monkeypatch.setattr(hub.web.app, "create_app",
                         lambda settings, **_kw: built.append(settings))
-    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_k: None)
+    monkeypatch.setattr(hub.web.lifecycle, "run_server", lambda *_a, **_k: None)
 
     def invoke(*args: str, **env: str) -> Settings:
         for name, value in env.items():

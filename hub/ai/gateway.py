@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hub import tracing
 from hub.ai import config as aiconf
 from hub.ai import usage
 from hub.ai.contract import AIGateway, ModelError, ModelRequest, ModelResult
@@ -93,11 +94,16 @@ class Gateway(AIGateway):
         conf = choice.cls.Config.model_validate(entry.config)
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(entry.timeout):
-                result = await inst.call(request, config=conf, api_key=api_key,
-                                         http=self.hub.http)
-            if not isinstance(result, ModelResult):
-                raise ModelError("the provider returned no result", code="invalid_response")
+            with tracing.span(f"model {entry.name}", **{
+                    "hub.model": entry.name, "hub.provider": entry.provider,
+                    "hub.step_id": self.step_id}) as sp:
+                async with asyncio.timeout(entry.timeout):
+                    result = await inst.call(request, config=conf, api_key=api_key,
+                                             http=self.hub.http)
+                if not isinstance(result, ModelResult):
+                    raise ModelError("the provider returned no result",
+                                     code="invalid_response")
+                tracing.usage(sp, result.usage.input_tokens, result.usage.output_tokens)
         except TimeoutError:
             err = ModelError(f"{entry.name} did not answer within {entry.timeout:g}s",
                              code="timeout")

@@ -6,10 +6,14 @@ checks as the API apply (approvers, separation of duties, input hash), and are a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from hub.cli.common import WorkspaceOpt, print_json, run_with_hub, workspace_id
-from hub.context import Hub
+
+if TYPE_CHECKING:
+    from hub.context import Hub
 
 app = typer.Typer(help="List approval requests and approve or reject them.",
                   no_args_is_help=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 
 from hub.cli.common import WorkspaceOpt, fail, run_with_hub
-from hub.context import Hub
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.context import Hub
 
 app = typer.Typer(help="Check and export the audit trail.", no_args_is_help=True)
 

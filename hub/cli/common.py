@@ -7,16 +7,14 @@ import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import sqlalchemy as sa
 import typer
 
-from hub.context import Hub
 from hub.errors import HubError, NotFound, ZapInvalid
-from hub.services.identity import bootstrap
-from hub.settings import Settings
-from hub.store.tables import workspaces
+
+if TYPE_CHECKING:  # imported by the functions that need them: `hub --help` stays fast
+    from hub.context import Hub
 
 T = TypeVar("T")
 
@@ -53,7 +51,9 @@ def reported_errors() -> Iterator[None]:
 
 def run_with_hub(fn: Callable[[Hub], Awaitable[T]]) -> T:
     """Open the hub, run ``fn``, close it; turn errors into one-line messages and exit 2."""
+    from hub.context import Hub
     from hub.logs import setup_logging
+    from hub.settings import Settings
 
     settings = Settings()
     setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
@@ -82,6 +82,11 @@ def run_with_hub(fn: Callable[[Hub], Awaitable[T]]) -> T:
 
 async def workspace_id(hub: Hub, given: str | None) -> str:
     """The workspace to act in; on an empty database create the first one (printing its token)."""
+    import sqlalchemy as sa
+
+    from hub.services.identity import bootstrap
+    from hub.store.tables import workspaces
+
     if given:
         async with hub.db.read() as conn:
             row = (await conn.execute(sa.select(workspaces.c.id).where(

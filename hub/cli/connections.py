@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import BaseModel
 
 from hub.cli.common import (
     WorkspaceOpt,
@@ -16,9 +15,15 @@ from hub.cli.common import (
     run_with_hub,
     workspace_id,
 )
-from hub.context import Hub
+from hub.cli.lazy import lazy_module
 from hub.errors import BadRequest, NotFound
-from hub.services import connections as service
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from pydantic import BaseModel
+
+    from hub.context import Hub
+
+service = lazy_module("hub.services.connections")
 
 app = typer.Typer(help="Connections: app credentials, stored encrypted.", no_args_is_help=True)
 

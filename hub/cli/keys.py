@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from hub.cli.common import WorkspaceOpt, fail, print_json, run_with_hub, workspace_id
-from hub.context import Hub
+from hub.cli.lazy import lazy_module
 from hub.errors import HubError
-from hub.vault import keys
-from hub.vault.payloads import set_encryption
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.context import Hub
+
+keys = lazy_module("hub.vault.keys")
+payloads_module = lazy_module("hub.vault.payloads")
 
 app = typer.Typer(help="Key-encryption keys: status, rotate, retire.", no_args_is_help=True)
 
@@ -120,7 +126,7 @@ def payloads(state: str = typer.Argument(..., help="on or off"),
 
     async def go(hub: Hub) -> None:
         ws = await workspace_id(hub, workspace)
-        await set_encryption(hub, workspace_id=ws, enabled=state == "on")
+        await payloads_module.set_encryption(hub, workspace_id=ws, enabled=state == "on")
 
     run_with_hub(go)
     typer.echo(f"payload encryption {state}")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from hub.cli.common import WorkspaceOpt, print_json, run_with_hub, workspace_id
-from hub.context import Hub
+from hub.cli.lazy import lazy_module
 from hub.errors import NotFound
 from hub.permissions import ROLES
-from hub.services import invites, people
-from hub.services.identity import FIRST_OWNER, Principal, bootstrap_link
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.context import Hub
+    from hub.services.identity import Principal
+
+invites = lazy_module("hub.services.invites")
+people = lazy_module("hub.services.people")
+identity = lazy_module("hub.services.identity")
 
 app = typer.Typer(help="People of a workspace (operator access).", no_args_is_help=True)
 ROLE_HELP = f"One of: {', '.join(ROLES)}."
@@ -17,7 +25,7 @@ ROLE_HELP = f"One of: {', '.join(ROLES)}."
 
 def _operator(ws: str) -> Principal:
     """The operator acts as an owner of the workspace; the audit trail names ``operator``."""
-    return Principal(ws, "operator", "owner")
+    return identity.Principal(ws, "operator", "owner")
 
 
 def _role(role: str) -> str:
@@ -107,8 +115,8 @@ def users_setup_link(workspace: str | None = WorkspaceOpt) -> None:
 
     async def go(hub: Hub) -> str:
         ws = await workspace_id(hub, workspace)
-        token = await bootstrap_link(hub, workspace_id=ws)
+        token = await identity.bootstrap_link(hub, workspace_id=ws)
         return invites.link_url(hub, "setup", token)
 
     typer.echo(run_with_hub(go))
-    typer.echo(f"(it sets the e-mail and password of {FIRST_OWNER})", err=True)
+    typer.echo(f"(it sets the e-mail and password of {identity.FIRST_OWNER})", err=True)

@@ -4,14 +4,16 @@ with the JSON Schemas of their inputs, outputs, configs and credentials)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from hub.cli.common import fail, print_json
 from hub.errors import HubError
-from hub.registry import Registry
-from hub.settings import Settings
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.registry import Registry
+    from hub.settings import Settings
 
 app = typer.Typer(help="Write plugins.", no_args_is_help=True)
 
@@ -21,11 +23,11 @@ def load_plugins(settings: Settings, *, load_entrypoints: bool = True) -> Any:
     a refusal (a failing built-in, or any failure with ``HUB_STRICT_PLUGINS``) exits with
     one ``error[plugin_error]`` line instead of a traceback."""
     from hub.plugins import create_plugin_manager
-    from hub.registry import build_registry
+    from hub.registry import registry_for
 
     try:
         pm = create_plugin_manager(settings=settings, load_entrypoints=load_entrypoints)
-        build_registry(pm)
+        registry_for(pm)
     except HubError as exc:
         raise fail(exc.message, error=exc.code) from None
     return pm
@@ -34,12 +36,13 @@ def load_plugins(settings: Settings, *, load_entrypoints: bool = True) -> Any:
 def _registry(*, load_entrypoints: bool = True) -> Registry:
     """Load the plugins and build the registry (no database needed)."""
     from hub.logs import setup_logging
-    from hub.registry import build_registry
+    from hub.registry import registry_for
+    from hub.settings import Settings
 
     settings = Settings()
     setup_logging(settings.log_level if settings.log_level != "INFO" else "WARNING",
                   settings.log_format)
-    return build_registry(load_plugins(settings, load_entrypoints=load_entrypoints))
+    return registry_for(load_plugins(settings, load_entrypoints=load_entrypoints))
 
 
 def _reserved() -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from hub.cli.common import (
@@ -12,13 +14,14 @@ from hub.cli.common import (
     run_with_hub,
     workspace_id,
 )
-from hub.context import Hub
-from hub.engine.worker import Worker
+from hub.cli.lazy import lazy_module
 from hub.errors import HubError
-from hub.parsing import loads_json
-from hub.services import runs as service
-from hub.services import zaps as zap_service
-from hub.settings import Settings
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.context import Hub
+
+service = lazy_module("hub.services.runs")
+zap_service = lazy_module("hub.services.zaps")
 
 app = typer.Typer(help="List and inspect runs.", no_args_is_help=True)
 
@@ -31,6 +34,10 @@ def run_command(
     workspace: str | None = WorkspaceOpt,
 ) -> None:
     """Start a run of ZAP with a JSON input, execute it here, and print its result."""
+    from hub.engine.worker import Worker
+    from hub.parsing import loads_json
+    from hub.settings import Settings
+
     try:
         data = loads_json(input, max_depth=Settings().max_json_depth, what="--input")
     except HubError as exc:

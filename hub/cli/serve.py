@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import TYPE_CHECKING
 
 import typer
 
 from hub.cli.plugin import load_plugins
 from hub.logs import setup_logging
-from hub.settings import Settings
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.settings import Settings
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from ``HUB_*`` and the given flags; a bad value exits 2 with one line."""
     from pydantic import ValidationError
+
+    from hub.settings import Settings
 
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
@@ -31,20 +36,26 @@ def serve(host: str | None = typer.Option(None, help="Bind address (HUB_HOST).")
               None, "--worker/--no-worker",
               help="Run an in-process worker (default: HUB_RUN_WORKER, true).")) -> None:
     """Start the hub: API, webhooks and a worker, on SQLite under ./hub-data by default."""
-    import uvicorn
+    import gc
 
+    gc.disable()  # start-up creates long-lived objects only; serving_gc turns it back on
+    try:
+        _serve({"host": host, "port": port, "run_worker": worker})
+    finally:
+        gc.enable()
+
+
+def _serve(given: dict[str, object]) -> None:
     from hub.web.app import create_app
+    from hub.web.lifecycle import run_server
     from hub.web.protocol import http_protocol
 
     # A flag wins only when given; otherwise the HUB_* setting (or its default) applies.
-    given = {"host": host, "port": port, "run_worker": worker}
     overrides = {name: value for name, value in given.items() if value is not None}
     settings = load_settings(**overrides)
     setup_logging(settings.log_level, settings.log_format)
     app = create_app(settings, pm=load_plugins(settings))  # a refusal exits in one line
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None,
-                access_log=False, lifespan="on",
-                http=http_protocol(settings.header_timeout) or "auto")
+    run_server(app, settings, http=http_protocol(settings.header_timeout) or "auto")
 
 
 def worker() -> None:

@@ -6,16 +6,22 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 import yaml
 
 from hub.cli.common import WorkspaceOpt, print_json, run_with_hub, workspace_id
-from hub.context import Hub
+from hub.cli.lazy import lazy_module
 from hub.errors import BadRequest, HubError
-from hub.tables import catalog, csvio, query
-from hub.tables.access import store_for
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.context import Hub
+
+catalog = lazy_module("hub.tables.catalog")
+csvio = lazy_module("hub.tables.csvio")
+query = lazy_module("hub.tables.query")
+access = lazy_module("hub.tables.access")
 
 T = TypeVar("T")
 app = typer.Typer(help="Data tables: typed rows shared by zaps and AI steps.",
@@ -71,7 +77,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     """The workspace's tables."""
 
     async def go(hub: Hub, ws: str) -> None:
-        items = await catalog.list_tables(store_for(hub), workspace_id=ws)
+        items = await catalog.list_tables(access.store_for(hub), workspace_id=ws)
         if as_json:
             print_json(items)
             return
@@ -103,7 +109,7 @@ def create(name: str = typer.Argument(None, help="The table's name (unless --sch
                                  code="invalid_schema") from None
         else:
             spec = {"name": name, "key": key, "columns": _columns(column or [])}
-        out = await catalog.create_table(store_for(hub), workspace_id=ws, spec=spec)
+        out = await catalog.create_table(access.store_for(hub), workspace_id=ws, spec=spec)
         typer.echo(f"created table '{out['name']}' (key {out['key']}, "
                    f"{len(out['columns'])} columns)")
 
@@ -116,7 +122,7 @@ def show(table: str = typer.Argument(..., help="The table's name."),
     """A table's schema and row count, as JSON."""
 
     async def go(hub: Hub, ws: str) -> None:
-        print_json(await catalog.get_table(store_for(hub), workspace_id=ws, name=table))
+        print_json(await catalog.get_table(access.store_for(hub), workspace_id=ws, name=table))
 
     _run(go, workspace)
 
@@ -135,7 +141,7 @@ def rows_(table: str = typer.Argument(..., help="The table's name."),
         except (ValueError, RecursionError):
             raise BadRequest("--where must be a JSON object", code="invalid_filter") from None
         read = query.Read(where=flt, limit=limit, cursor=cursor)
-        print_json(await query.page(store_for(hub), workspace_id=ws, name=table, read=read))
+        print_json(await query.page(access.store_for(hub), workspace_id=ws, name=table, read=read))
 
     _run(go, workspace)
 
@@ -148,7 +154,7 @@ def import_(table: str = typer.Argument(..., help="The table's name."),
     """Import a CSV file: all rows or none; errors name the row."""
 
     async def go(hub: Hub, ws: str) -> None:
-        store = store_for(hub)
+        store = access.store_for(hub)
         data = _read_limited(file, store.limits.csv_max_bytes)
         out = await csvio.import_csv(store, workspace_id=ws, name=table, data=data, mode=mode)
         typer.echo(f"imported into '{table}': {out['inserted']} inserted, "
@@ -164,7 +170,7 @@ def export(table: str = typer.Argument(..., help="The table's name."),
     """Write the table as CSV (formula-like text cells are prefixed with ')."""
 
     async def go(hub: Hub, ws: str) -> None:
-        chunks = await csvio.export_csv(store_for(hub), workspace_id=ws, name=table)
+        chunks = await csvio.export_csv(access.store_for(hub), workspace_id=ws, name=table)
         if output is None:
             async for chunk in chunks:
                 sys.stdout.write(chunk)
@@ -185,7 +191,7 @@ def delete(table: str = typer.Argument(..., help="The table's name."),
         typer.confirm(f"Delete table '{table}' and all its rows?", abort=True)
 
     async def go(hub: Hub, ws: str) -> None:
-        await catalog.delete_table(store_for(hub), workspace_id=ws, name=table)
+        await catalog.delete_table(access.store_for(hub), workspace_id=ws, name=table)
         typer.echo(f"deleted table '{table}'")
 
     _run(go, workspace)

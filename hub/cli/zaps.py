@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from hub.cli.common import WorkspaceOpt, fail, print_json, run_with_hub, workspace_id
-from hub.context import Hub
-from hub.services import zaps as service
-from hub.settings import Settings
-from hub.zaps import Zap, parse_document
+from hub.cli.lazy import lazy_module
+
+if TYPE_CHECKING:  # loaded by the commands that need them: `--help` stays fast
+    from hub.context import Hub
+
+service = lazy_module("hub.services.zaps")
+model = lazy_module("hub.zaps")
 
 app = typer.Typer(help="Create, version and export zaps.", no_args_is_help=True)
 
@@ -32,12 +36,14 @@ def _read(file: str, limit: int) -> bytes:
 def import_(file: str = typer.Argument(..., help="A YAML or JSON zap file, or - for stdin."),
             workspace: str | None = WorkspaceOpt) -> None:
     """Create a zap from FILE, or save a new version of the zap with the same name."""
+    from hub.settings import Settings
+
     settings = Settings()
     raw = _read(file, settings.api_max_body)
     fmt = "json" if file.endswith(".json") else None
 
     async def go(hub: Hub) -> None:
-        doc = parse_document(raw, fmt, max_bytes=settings.api_max_body,  # type: ignore[arg-type]
+        doc = model.parse_document(raw, fmt, max_bytes=settings.api_max_body,  # type: ignore[arg-type]
                              max_depth=settings.max_json_depth)
         ws = await workspace_id(hub, workspace)
         zap, created = await service.import_zap(hub, workspace_id=ws, document=doc)
@@ -84,7 +90,7 @@ def list_(workspace: str | None = WorkspaceOpt,
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a zap document."""
-    sys.stdout.write(json.dumps(Zap.model_json_schema(), indent=2) + "\n")
+    sys.stdout.write(json.dumps(model.Zap.model_json_schema(), indent=2) + "\n")
 
 
 def _toggle(zap: str, workspace: str | None, enabled: bool) -> None:

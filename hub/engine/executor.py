@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from hub import tracing
 from hub.ai.governance import governor_for
 from hub.approvals.sensitive import original_write
 from hub.egress import step_http
@@ -219,7 +220,10 @@ class RunExecution:
         await self.fence(self.run.id)  # the side effect follows: do we still own the run?
         first = Attempt(started=started, input=approved.input, approved=True) \
             if approved is not None else started
-        att = await run_attempt(cs, self.hub.registry, scope, step_ctx, first, gov)
+        with tracing.span(f"step {cs.step.use}", **{"hub.step_id": cs.step.id,
+                          "hub.action": cs.step.use, "hub.attempt": step_ctx.attempt}) as sp:
+            att = await run_attempt(cs, self.hub.registry, scope, step_ctx, first, gov)
+            tracing.outcome(sp, (att.error or {}).get("code"))
         self.verdicts = gov.summary() if gov is not None else []
         redact_attempt(att, creds)  # an API echoing a token must not store it
         flow.check_wait(self.hub.settings, att)

@@ -10,6 +10,7 @@ and a run that kills or hangs every worker fails after ``HUB_MAX_RUN_CLAIMS`` cl
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import secrets
@@ -17,6 +18,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
+from hub import tracing
 from hub.engine import auditing
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.executor import RunExecution, emit_finished
@@ -45,6 +47,7 @@ class Worker:
         self.reasons: dict[str, str] = {}
         self._slot = asyncio.Event()
         self._stopping = False
+        self._drain_started: float | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -53,10 +56,22 @@ class Worker:
         self._tasks = [asyncio.create_task(self._loop(), name="hub-worker"),
                        asyncio.create_task(self._heartbeat(), name="hub-heartbeat")]
 
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stop claiming, let running runs finish for ``grace`` s, release the rest."""
+    def drain(self) -> None:
+        """Stop claiming new runs (a node is shutting down); running ones go on. The grace
+        period of ``stop`` counts from here."""
+        if self._drain_started is None:
+            self._drain_started = time.monotonic()
         self._stopping = True
         self.hub.wake()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming, let running runs finish for ``grace`` s (``HUB_SHUTDOWN_GRACE``
+        since ``drain``), then hand the rest back to the queue, due at once, so another
+        worker resumes them after their last committed step."""
+        self.drain()
+        if grace is None:
+            grace = self.hub.settings.shutdown_grace
+        grace = max(grace - (time.monotonic() - (self._drain_started or 0.0)), 0.0)
         if self.active:
             await asyncio.wait(list(self.active.values()), timeout=grace)
         for run_id in list(self.active):
@@ -126,7 +141,9 @@ class Worker:
             return 0
         claimed = await self.claim(n)
         for run in claimed:
-            task = asyncio.create_task(self._execute(run), name=f"run-{run.id}")
+            ctx = contextvars.copy_context()  # the run's trace id in its logs and spans
+            ctx.run(tracing.enter_run, run.id, run.workspace_id)
+            task = asyncio.create_task(self._execute(run), name=f"run-{run.id}", context=ctx)
             self.active[run.id] = task
             task.add_done_callback(lambda _t, rid=run.id: self._done(rid))
         return len(claimed)
@@ -139,7 +156,9 @@ class Worker:
 
     async def claim(self, n: int) -> list[Claimed]:
         """Lease up to ``n`` due runs this worker is not already executing."""
+        started = time.perf_counter()
         claimed, poisoned = await self.leases.claim(n, exclude=list(self.active))
+        self.hub.metrics.observe_claim(time.perf_counter() - started, len(claimed))
         for run in poisoned:
             log.warning("run %s failed: %s (claimed %d times without completing a step)",
                         run.id, TOO_MANY_CLAIMS, run.stalled_claims - 1)

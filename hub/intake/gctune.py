@@ -22,6 +22,7 @@ def serving_gc() -> Iterator[None]:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*SERVING_THRESHOLDS)
+    gc.enable()  # `hub serve` starts with the collector off (its start allocates only)
     try:
         yield
     finally:

@@ -8,6 +8,7 @@ length is capped before hashing.
 from __future__ import annotations
 
 import asyncio
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
@@ -23,8 +24,14 @@ CONCURRENCY = 2
 #: parameters, and older ones are upgraded at the next sign-in (``needs_rehash``)
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 _pool = ThreadPoolExecutor(max_workers=CONCURRENCY, thread_name_prefix="argon2")
-#: verified against when the user is unknown, so both cases take the same time
-_DUMMY = _hasher.hash("zaphub: no such user, same cost")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the user is unknown, so both cases take the same time. Made on
+    first use, not at import: a hash costs tens of milliseconds and 64 MiB, and every start of
+    the hub and of the CLI imports this module."""
+    return _hasher.hash("zaphub: no such user, same cost")
 
 
 def check_strength(password: str) -> None:
@@ -44,7 +51,7 @@ async def hash_password(password: str) -> str:
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

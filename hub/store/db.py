@@ -115,19 +115,34 @@ class Database:
             yield conn
 
     async def migrate(self) -> None:
-        """Bring the schema to the newest migration (safe to call from several processes)."""
+        """Bring the schema to the newest migration (safe to call from several processes: on
+        PostgreSQL an advisory lock makes the others wait, then find nothing to do). Refuses a
+        schema newer than this hub knows (``schema_too_new``); an up-to-date one costs a
+        query, not an Alembic run."""
+        from hub.store.schema import schema_state
+
         if self.is_sqlite:
             await self._migrate_sqlite()
             return
         async with self.writer.begin() as conn:
             if self.is_postgres:
                 await conn.execute(sa.text("SELECT pg_advisory_xact_lock(7215843)"))
-            await conn.run_sync(_upgrade)
+            state = await schema_state(conn)
+            state.refuse_if_too_new()
+            if not state.up_to_date:
+                await conn.run_sync(_upgrade)
 
     async def _migrate_sqlite(self) -> None:
         """Migrate with foreign keys off (SQLite rebuilds a table to alter it, and dropping a
         referenced table would break them), then check every foreign key before committing."""
+        from hub.store.schema import schema_state
+
         async with self.writer.connect() as conn:
+            async with conn.begin():  # the writer's lock: another process may be migrating
+                state = await schema_state(conn)
+            state.refuse_if_too_new()
+            if state.up_to_date:
+                return
             raw = (await conn.get_raw_connection()).driver_connection
             await raw.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction
             try:
@@ -145,11 +160,13 @@ class Database:
             await self.reader.dispose()
 
 
-def _upgrade(sync_conn: sa.Connection) -> None:
+def _upgrade(sync_conn: sa.Connection, target: str = "heads") -> None:
+    """Alembic upgrade to ``target``: every head by default (feature branches of the schema
+    may each add one); tests of upgrades name an older revision to start from."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = sync_conn
-    command.upgrade(cfg, "heads")  # feature branches of the schema may each add a head
+    command.upgrade(cfg, target)

@@ -21,6 +21,7 @@ from hub.errors import HubError
 from hub.intake.gctune import serving_gc
 from hub.scheduler import start_scheduler
 from hub.services.identity import bootstrap
+from hub.services.retention import start_pruning
 from hub.settings import Settings
 from hub.web import problems
 from hub.web.apiguard import ApiGuard
@@ -106,9 +107,14 @@ def create_app(settings: Settings | None = None, *,
                 hub.worker.start()
             if settings.run_scheduler:
                 app.state.scheduler = await start_scheduler(hub)
+                app.state.pruning = start_pruning(hub.db, settings)  # HUB_RUN_RETENTION_*
+            if getattr(app.state, "readiness", None) != "draining":  # no stop signal yet
+                app.state.readiness = "ready"  # /readyz answers 200 from now on
             with serving_gc():  # fewer, shorter collector pauses while serving
                 yield
         finally:
+            if getattr(app.state, "pruning", None) is not None:
+                app.state.pruning.cancel()
             if getattr(app.state, "scheduler", None) is not None:
                 await app.state.scheduler.stop()
             await hub.close()

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub import Guardrail, Verdict
 
 from ._util import as_text, block_verdict, config_of
+
+if TYPE_CHECKING:
+    import jsonschema
 
 FENCE_RE = re.compile(r"\A\s*```(?:json)?[ \t]*\n(.*)\n\s*```\s*\Z", re.DOTALL | re.IGNORECASE)
 MAX_ERRORS = 5
@@ -31,6 +33,8 @@ class JsonSchemaConfig(BaseModel):
     @field_validator("json_schema")
     @classmethod
     def _valid_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        import jsonschema  # on first use: an idle hub does not hold the library
+
         try:
             jsonschema.validators.validator_for(value).check_schema(value)
         except jsonschema.SchemaError as exc:
@@ -40,6 +44,8 @@ class JsonSchemaConfig(BaseModel):
 
 @lru_cache(maxsize=128)
 def _validator(schema_json: str) -> Any:
+    import jsonschema
+
     schema = json.loads(schema_json)
     return jsonschema.validators.validator_for(schema)(schema)
 

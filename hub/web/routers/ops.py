@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from hub.services.plugins import describe_plugins
@@ -26,6 +26,18 @@ async def healthz(hub: HubDep) -> Any:
         return problem(503, "database_unavailable", "the database does not answer")
     worker = hub.worker is not None
     return {"status": "ok", "database": "ok", "worker": worker}
+
+
+@router.get("/readyz", dependencies=[PUBLIC])
+async def readyz(request: Request, hub: HubDep) -> Any:
+    """Readiness for a load balancer: 503 ``shutting_down`` from the moment the node got a
+    stop signal (it drains, then stops), 503 ``database_unavailable`` when the database does
+    not answer."""
+    from hub.web.lifecycle import READY, readiness
+
+    if readiness(request.app) != READY:
+        return problem(503, "shutting_down", "this node is shutting down")
+    return await healthz(hub)
 
 
 @router.get("/metrics", dependencies=[PUBLIC])
