@@ -1,0 +1,47 @@
+"""The web app: server-rendered pages served by ``hub serve`` itself (issue 13).
+
+Jinja2 templates, forms that work as plain HTML, one stylesheet and one small script of the
+hub's own (no CDN, no third-party front-end code, no build step). Page handlers call the
+service functions in ``hub.services`` directly, as the API routers do.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from hub.errors import HubError
+from hub.ui import docs
+from hub.ui.auth import SignInRequired
+from hub.ui.pages import home, runs, zaps
+from hub.ui.render import render
+
+
+def _is_page(request: Request) -> bool:
+    return bool(getattr(request.state, "ui", False))
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages, their static files and the offline API docs on ``app``."""
+    app.mount("/ui/static", StaticFiles(directory=str(files("hub.ui") / "static")),
+              name="ui-static")
+    docs.install(app)
+    for module in (home, zaps, runs):
+        app.include_router(module.router)
+    api_handler = app.exception_handlers[HubError]
+
+    async def hub_error(request: Request, exc: Exception) -> Response:
+        if not (_is_page(request) and isinstance(exc, HubError)):
+            return await api_handler(request, exc)
+        return render(request, "error.html", status=exc.status, title=exc.title,
+                      message=exc.message, code=exc.code)
+
+    async def sign_in(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInRequired)
+        return RedirectResponse(exc.location, status_code=303)
+
+    app.add_exception_handler(HubError, hub_error)
+    app.add_exception_handler(SignInRequired, sign_in)
