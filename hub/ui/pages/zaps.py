@@ -1,19 +1,108 @@
-"""Zaps: the list, and the builder."""
+"""Zaps: the list and the builder (new zap, edit and save a version)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from typing import Any
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.context import Hub
+from hub.errors import HubError, ZapInvalid
+from hub.services import connections as connection_service
 from hub.services import zaps as zap_service
-from hub.ui.auth import PageUser
+from hub.services.catalog import build_catalog
+from hub.services.identity import Principal
+from hub.ui import builder, samples
+from hub.ui.auth import PageUser, first, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
 
 router = APIRouter(include_in_schema=False)
+NEW_ZAP: dict[str, Any] = {"name": "", "trigger": {"kind": "webhook", "config": {}},
+                           "steps": [{"id": "step_1", "use": builder.DEFAULT_USE, "input": {}}]}
+#: Errors of the service that belong to one field of the builder.
+FIELD_ERRORS = {"zap_name_taken": "name"}
 
 
 @router.get("/zaps", response_class=HTMLResponse)
 async def zap_list(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     zaps = await zap_service.list_zaps(hub, workspace_id=who.workspace_id)
     return render(request, "zaps.html", zaps=zaps)
+
+
+async def _connections(hub: Hub, workspace_id: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in await connection_service.list_connections(hub, workspace_id=workspace_id):
+        out.setdefault(item["connector"], []).append(item["name"])
+    return out
+
+
+async def _builder(request: Request, hub: Hub, who: Principal, doc: dict[str, Any],
+                   errors: list[dict[str, str]], zap: dict[str, Any] | None,
+                   status: int = 200) -> HTMLResponse:
+    cat = builder.Catalog.of(build_catalog(hub.registry))
+    built = builder.view(doc, cat, await _connections(hub, who.workspace_id), errors)
+    if zap is not None:
+        await samples.add_picks(hub, who.workspace_id, zap["id"], built)
+    return render(request, "builder.html", status=status, b=built, zap=zap,
+                  heading=f"Zap: {zap['name']}" if zap else "New zap",
+                  action=f"/zaps/{zap['id']}" if zap else "/zaps/new",
+                  saved=request.query_params.get("saved", "")[:6],
+                  base_url=(hub.settings.public_url or str(request.base_url)).rstrip("/"))
+
+
+@router.get("/zaps/new", response_class=HTMLResponse)
+async def new_zap(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
+    who.require("editor")
+    return await _builder(request, hub, who, NEW_ZAP, [], None)
+
+
+@router.get("/zaps/{zap_id}", response_class=HTMLResponse)
+async def edit_zap(zap_id: str, request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
+    zap = await zap_service.get_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id[:64])
+    return await _builder(request, hub, who, zap["definition"], [], zap)
+
+
+async def _save(hub: Hub, who: Principal, doc: dict[str, Any],
+                zap: dict[str, Any] | None) -> dict[str, Any]:
+    if zap is None:
+        return await zap_service.create_zap(hub, workspace_id=who.workspace_id, document=doc,
+                                            user_id=who.user_id)
+    return await zap_service.update_zap(hub, workspace_id=who.workspace_id, zap_id=zap["id"],
+                                        document=doc, user_id=who.user_id)
+
+
+async def _post(request: Request, hub: Hub, who: Principal,
+                zap: dict[str, Any] | None) -> Response:
+    who.require("editor")
+    form = await read_form(request)
+    cat = builder.Catalog.of(build_catalog(hub.registry))
+    doc, problems = builder.from_form(form, cat)
+    op, index = builder.parse_op(first(form, "op"))
+    errors = [{"path": k, "message": v} for k, v in problems.items()]
+    if op != "save" or errors:
+        builder.apply_op(doc, op, index)
+        return await _builder(request, hub, who, doc, errors, zap,
+                              status=422 if errors else 200)
+    try:
+        saved = await _save(hub, who, doc, zap)
+    except ZapInvalid as exc:
+        return await _builder(request, hub, who, doc, exc.errors, zap, status=422)
+    except HubError as exc:
+        if exc.code not in FIELD_ERRORS:
+            raise
+        errors = [{"path": FIELD_ERRORS[exc.code], "message": exc.message}]
+        return await _builder(request, hub, who, doc, errors, zap, status=409)
+    return RedirectResponse(f"/zaps/{saved['id']}?saved={saved['version']}", status_code=303)
+
+
+@router.post("/zaps/new", response_class=HTMLResponse)
+async def create(request: Request, hub: HubDep, who: PageUser) -> Response:
+    return await _post(request, hub, who, None)
+
+
+@router.post("/zaps/{zap_id}", response_class=HTMLResponse)
+async def update(zap_id: str, request: Request, hub: HubDep, who: PageUser) -> Response:
+    zap = await zap_service.get_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id[:64])
+    return await _post(request, hub, who, zap)

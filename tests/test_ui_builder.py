@@ -1,0 +1,156 @@
+"""The zap builder over ASGI: forms from JSON Schemas, step edits, save with errors placed on
+their fields, versions, enable/disable, import/export, CSRF and roles."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from apiclient import Api
+from test_ui_pages import ZAP, csrf_of, viewer_token
+
+from hub.ui import forms
+
+
+def form_of(html: str) -> dict[str, str]:
+    """The builder form's current values, as a browser would post them (no button)."""
+    out: dict[str, str] = {}
+    for name, value in re.findall(r'<input type="(?:text|hidden|number)" [^>]*?name="([^"]+)" '
+                                  r'value="([^"]*)"', html):
+        out[name] = value.replace("&#34;", '"').replace("&amp;", "&").replace("&#39;", "'")
+    for name, body in re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', html,
+                                 re.S):
+        chosen = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)<', body)
+        out[name] = (chosen.group(1) or chosen.group(2)) if chosen else ""
+    for name, text in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>',
+                                 html, re.S):
+        out[name] = text.replace("&#34;", '"').replace("&amp;", "&")
+    out.pop("csrf", None)
+    return out
+
+
+async def post_builder(api: Api, url: str, html: str, token: str | None = None,
+                       **changes: str) -> object:
+    data = {**form_of(html), **changes, "csrf": csrf_of(html)}
+    return await api.post(url, token=token, data=data)
+
+
+def test_schema_becomes_fields() -> None:
+    schema = {"type": "object", "required": ["text", "labels"], "properties": {
+        "text": {"type": "string", "title": "Text", "format": "multiline"},
+        "labels": {"type": "array", "items": {"type": "string"}, "title": "Labels"},
+        "mode": {"enum": ["a", "b"], "type": "string", "description": "How"},
+        "size": {"type": "integer", "minimum": 1, "maximum": 9, "default": 3},
+        "key": {"type": "string", "writeOnly": True, "format": "password"},
+        "on": {"type": "boolean", "default": False},
+        "auth": {"type": "object", "properties": {"user": {"type": "string"}}},
+        "extra": {"type": "object", "additionalProperties": True}}}
+    built = {f.name: f for f in forms.build(schema, "p", {"key": "s3cret"}, {})}
+    assert built["p.text"].kind == "textarea" and built["p.text"].required
+    assert built["p.labels"].kind == "lines"
+    assert built["p.mode"].kind == "select" and built["p.mode"].options == ["a", "b"]
+    assert built["p.mode"].help == "How" and built["p.mode"].label == "Mode"
+    assert (built["p.size"].minimum, built["p.size"].maximum, built["p.size"].value) == (1, 9, "3")
+    assert built["p.key"].kind == "password" and built["p.key"].value == ""
+    assert built["p.on"].kind == "checkbox"
+    assert [c.name for c in built["p.auth"].children] == ["p.auth.user"]
+    assert built["p.extra"].kind == "json"
+    problems: dict[str, str] = {}
+    form = {"p.text": ["hi {{ trigger.x }}"], "p.labels": ["a\n\nb\n"], "p.size": ["4"],
+            "p.on": ["true"], "p.auth.user": ["u"], "p.extra": ["{bad"]}
+    parsed = forms.parse(schema, "p", form, problems)
+    assert parsed == {"text": "hi {{ trigger.x }}", "labels": ["a", "b"], "size": 4, "on": True,
+                      "auth": {"user": "u"}}
+    assert problems == {"p.extra": "not valid JSON"}
+
+
+async def test_build_a_zap_with_forms(api: Api) -> None:
+    page = await api.get("/zaps/new")
+    assert page.status_code == 200
+    assert 'name="steps[0].use"' in page.text and "<optgroup" in page.text
+    # pick the AI classify action: the form redraws with its generated fields
+    res = await post_builder(api, "/zaps/new", page.text, op="refresh", name="triage",
+                             **{"trigger.kind": "manual", "steps[0].use": "ai.classify",
+                                "steps[0].id": "classify"})
+    assert res.status_code == 200
+    assert 'name="steps[0].input.labels"' in res.text and "Maximum output tokens" in res.text
+    res = await post_builder(api, "/zaps/new", res.text, op="add")
+    assert 'name="steps[1].id" value="step_2"' in res.text
+    res = await post_builder(api, "/zaps/new", res.text, op="up:1")
+    assert re.search(r'name="steps\[0\]\.id" value="step_2"', res.text)
+    res = await post_builder(api, "/zaps/new", res.text, op="remove:0")
+    assert "step_2" not in res.text
+    # save with an error: it shows next to the field it belongs to
+    res = await post_builder(api, "/zaps/new", res.text, op="save",
+                             **{"steps[0].input.text": "{{ steps.nope.x }}",
+                                "steps[0].input.labels": "urgent\nroutine"})
+    assert res.status_code == 422
+    field = re.search(r'id="f-steps-0--input-text".*?</div>', res.text, re.S)
+    assert field and "unknown step &#39;nope&#39;" in field.group(0)
+    assert 'href="#f-steps-0--input-text"' in res.text
+    res = await post_builder(api, "/zaps/new", res.text, op="save",
+                             **{"steps[0].input.text": "{{ trigger.body }}"})
+    assert res.status_code == 303, res.text
+    zap_url = res.headers["location"].split("?")[0]
+    zap = (await api.get("/api/v1/zaps/" + zap_url.rsplit("/", 1)[1])).json()
+    step = zap["definition"]["steps"][0]
+    assert step["use"] == "ai.classify"
+    assert step["input"]["labels"] == ["urgent", "routine"]
+    assert step["input"]["text"] == "{{ trigger.body }}"
+
+
+async def test_edit_versions_toggle_export_import(api: Api) -> None:
+    zap = (await api.post("/api/v1/zaps", json=ZAP)).json()
+    page = await api.get(f"/zaps/{zap['id']}")
+    assert page.status_code == 200 and "Version 1" in page.text
+    res = await post_builder(api, f"/zaps/{zap['id']}", page.text, op="save",
+                             description="second")
+    assert res.status_code == 303 and res.headers["location"].endswith("saved=2")
+    diff = await api.get(f"/zaps/{zap['id']}/versions")
+    assert "+description: second" in diff.text
+    off = await api.post(f"/zaps/{zap['id']}/disable", data={"csrf": csrf_of(page.text)})
+    assert off.status_code == 303
+    assert (await api.get(f"/api/v1/zaps/{zap['id']}")).json()["enabled"] is False
+    exported = await api.get(f"/zaps/{zap['id']}/export")
+    assert exported.text.startswith("name: hello")
+    form = await api.get("/zaps-import")
+    text = exported.text.replace("name: hello", "name: hello2")
+    made = await api.post("/zaps-import", data={"csrf": csrf_of(form.text), "document": text})
+    assert made.status_code == 303
+    bad = await api.post("/zaps-import", data={"csrf": csrf_of(form.text), "document": "a: [1"})
+    assert bad.status_code == 400 and "malformed" in bad.text
+
+
+async def test_name_taken_shows_on_the_name_field(api: Api) -> None:
+    await api.post("/api/v1/zaps", json=ZAP)
+    page = await api.get("/zaps/new")
+    res = await post_builder(api, "/zaps/new", page.text, op="save", name="hello",
+                             **{"trigger.kind": "manual"})
+    assert res.status_code == 409
+    assert re.search(r'id="f-name".*?already exists', res.text, re.S)
+
+
+@pytest.mark.parametrize("csrf", [None, "0" * 64])
+async def test_posts_without_the_form_token_are_refused(api: Api, csrf: str | None) -> None:
+    zap = (await api.post("/api/v1/zaps", json=ZAP)).json()
+    data = {"op": "save", "name": "x"} | ({"csrf": csrf} if csrf else {})
+    res = await api.post(f"/zaps/{zap['id']}/disable", data=data)
+    assert res.status_code == 403 and "csrf_failed" in res.text
+    page = await api.get("/zaps/new")
+    res = await api.post("/zaps/new", data={"csrf": csrf_of(page.text)},
+                         headers={"Origin": "http://evil.test"})
+    assert res.status_code == 403
+    assert (await api.get(f"/api/v1/zaps/{zap['id']}")).json()["enabled"] is True
+
+
+async def test_viewer_cannot_edit(api: Api) -> None:
+    zap = (await api.post("/api/v1/zaps", json=ZAP)).json()
+    token = await viewer_token(api)
+    page = await api.get(f"/zaps/{zap['id']}", token=token)
+    assert page.status_code == 200 and "Disable</button>" not in page.text
+    assert "Save</button>" not in page.text and "Remove</button>" not in page.text
+    assert (await api.get("/zaps/new", token=token)).status_code == 403
+    res = await api.post(f"/zaps/{zap['id']}/disable", token=token,
+                         data={"csrf": csrf_of(page.text)})
+    assert res.status_code == 403 and "insufficient_role" in res.text
+    assert (await api.get(f"/api/v1/zaps/{zap['id']}")).json()["enabled"] is True
