@@ -45,7 +45,7 @@ def test_schema_becomes_fields() -> None:
         "on": {"type": "boolean", "default": False},
         "auth": {"type": "object", "properties": {"user": {"type": "string"}}},
         "extra": {"type": "object", "additionalProperties": True}}}
-    built = {f.name: f for f in forms.build(schema, "p", {"key": "s3cret"}, {})}
+    built = {f.name: f for f in forms.build(schema, "p", {"key": "s3cret"})}
     assert built["p.text"].kind == "textarea" and built["p.text"].required
     assert built["p.labels"].kind == "lines"
     assert built["p.mode"].kind == "select" and built["p.mode"].options == ["a", "b"]

@@ -158,7 +158,7 @@ def _step_view(step: dict[str, Any], index: int, cat: Catalog,
                     value=str(retry.get("backoff", "")), minimum=0, maximum=3600),
     ]
     if action is not None:
-        inputs = forms.build(action["input_schema"], f"{path}.input", step.get("input"), {})
+        inputs = forms.build(action["input_schema"], f"{path}.input", step.get("input"))
     else:
         inputs = [_text(f"{path}.input", "Input (JSON)", step.get("input") or {}, kind="json")]
     connector = use.partition(".")[0]
@@ -203,7 +203,7 @@ def view(doc: dict[str, Any], cat: Catalog, connections: dict[str, list[str]],
     built = BuilderView(
         groups=cat.groups, top=top,
         kinds=[(k, v["title"]) for k, v in sorted(cat.trigger_kinds.items())],
-        kind=kind, trigger=forms.build(schema, "trigger.config", trigger.get("config"), {}),
+        kind=kind, trigger=forms.build(schema, "trigger.config", trigger.get("config")),
         steps=[_step_view(s, i, cat, connections) for i, s in enumerate(steps)],
         rest=json.dumps({k: doc[k] for k in ("output", "settings") if k in doc}),
         errors=[])

@@ -96,28 +96,28 @@ def _shown(value: Any, kind: str) -> str:
     return str(value)
 
 
-def build(schema: dict[str, Any], prefix: str, values: Any,
-          errors: dict[str, str], depth: int = 0) -> list[Field]:
-    """The fields of an object schema under the form-name ``prefix``."""
+def build(schema: dict[str, Any], prefix: str, values: Any, depth: int = 0) -> list[Field]:
+    """The fields of an object schema under the form-name ``prefix`` (errors are placed on
+    them afterwards, by name)."""
     values = values if isinstance(values, dict) else {}
     required = set(schema.get("required") or ())
     out = []
     for key, prop in (schema.get("properties") or {}).items():
         out.append(_one(key, prop, f"{prefix}.{key}", values.get(key, prop.get("default")),
-                        key in required, errors, depth))
+                        key in required, depth))
     return out
 
 
 def _one(key: str, prop: dict[str, Any], name: str, value: Any, required: bool,
-         errors: dict[str, str], depth: int) -> Field:
+         depth: int) -> Field:
     kind = kind_of(prop, depth)
     examples = prop.get("examples") or [""]
     made = Field(name=name, label=prop.get("title") or key.replace("_", " ").capitalize(),
                  kind=kind, help=prop.get("description", ""), required=required,
-                 error=errors.get(name, ""), placeholder=str(examples[0])[:80],
+                 placeholder=str(examples[0])[:80],
                  pickable=kind in ("text", "textarea", "lines", "json"))
     if kind == "group":
-        made.children = build(prop, name, value, errors, depth + 1)
+        made.children = build(prop, name, value, depth + 1)
     elif kind == "select":
         made.options = [str(v) for v in _enum(prop) or []]
         made.value = "" if value is None else str(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -38,14 +40,23 @@ async def _connections(hub: Hub, workspace_id: str) -> dict[str, list[str]]:
     return out
 
 
-async def _builder(request: Request, hub: Hub, who: Principal, doc: dict[str, Any],
-                   errors: list[dict[str, str]], zap: dict[str, Any] | None,
-                   status: int = 200) -> HTMLResponse:
+@dataclass
+class Draft:
+    """A zap document being edited, the errors to show on it and the page's status."""
+
+    doc: dict[str, Any]
+    errors: list[dict[str, str]] = field(default_factory=list)
+    status: int = 200
+
+
+async def _builder(request: Request, hub: Hub, who: Principal, draft: Draft,
+                   zap: dict[str, Any] | None) -> HTMLResponse:
     cat = builder.Catalog.of(build_catalog(hub.registry))
-    built = builder.view(doc, cat, await _connections(hub, who.workspace_id), errors)
+    built = builder.view(draft.doc, cat, await _connections(hub, who.workspace_id),
+                         draft.errors)
     if zap is not None:
         await samples.add_picks(hub, who.workspace_id, zap["id"], built)
-    return render(request, "builder.html", status=status, b=built, zap=zap,
+    return render(request, "builder.html", status=draft.status, b=built, zap=zap,
                   heading=f"Zap: {zap['name']}" if zap else "New zap",
                   action=f"/zaps/{zap['id']}" if zap else "/zaps/new",
                   saved=request.query_params.get("saved", "")[:6],
@@ -55,13 +66,13 @@ async def _builder(request: Request, hub: Hub, who: Principal, doc: dict[str, An
 @router.get("/zaps/new", response_class=HTMLResponse)
 async def new_zap(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     who.require("editor")
-    return await _builder(request, hub, who, NEW_ZAP, [], None)
+    return await _builder(request, hub, who, Draft(copy.deepcopy(NEW_ZAP)), None)
 
 
 @router.get("/zaps/{zap_id}", response_class=HTMLResponse)
 async def edit_zap(zap_id: str, request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     zap = await zap_service.get_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id[:64])
-    return await _builder(request, hub, who, zap["definition"], [], zap)
+    return await _builder(request, hub, who, Draft(zap["definition"]), zap)
 
 
 async def _save(hub: Hub, who: Principal, doc: dict[str, Any],
@@ -83,17 +94,17 @@ async def _post(request: Request, hub: Hub, who: Principal,
     errors = [{"path": k, "message": v} for k, v in problems.items()]
     if op != "save" or errors:
         builder.apply_op(doc, op, index)
-        return await _builder(request, hub, who, doc, errors, zap,
-                              status=422 if errors else 200)
+        return await _builder(request, hub, who, Draft(doc, errors, 422 if errors else 200),
+                              zap)
     try:
         saved = await _save(hub, who, doc, zap)
     except ZapInvalid as exc:
-        return await _builder(request, hub, who, doc, exc.errors, zap, status=422)
+        return await _builder(request, hub, who, Draft(doc, exc.errors, 422), zap)
     except HubError as exc:
         if exc.code not in FIELD_ERRORS:
             raise
         errors = [{"path": FIELD_ERRORS[exc.code], "message": exc.message}]
-        return await _builder(request, hub, who, doc, errors, zap, status=409)
+        return await _builder(request, hub, who, Draft(doc, errors, 409), zap)
     return RedirectResponse(f"/zaps/{saved['id']}?saved={saved['version']}", status_code=303)
 
 
