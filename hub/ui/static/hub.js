@@ -61,11 +61,20 @@ function setupLive() {
     const row = template.content.firstElementChild;
     const old = body.querySelector('[data-run="' + data.id + '"]');
     if (old) old.replaceWith(row);
-    else if (data.detail) document.getElementById("run-status")?.replaceWith(row);
     else body.prepend(row);
     body.querySelector("[data-empty]")?.remove();
   });
-  source.addEventListener("done", () => source.close());
+}
+
+// A run's detail page reloads once the run's status changes.
+function setupReload() {
+  const box = document.querySelector("[data-live-reload]");
+  if (!box || !window.EventSource) return;
+  const source = new EventSource(box.dataset.liveReload);
+  source.addEventListener("changed", () => {
+    source.close();
+    window.location.reload();
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -73,4 +82,5 @@ document.addEventListener("DOMContentLoaded", () => {
   setupPicker();
   setupCopy();
   setupLive();
+  setupReload();
 });
