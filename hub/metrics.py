@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "filtered", "cancelled")
+RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "filtered", "cancelled",
+                "rejected")
 
 
 class Metrics:

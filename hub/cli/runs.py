@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from hub.audit import Actor
 from hub.cli.common import (
     WorkspaceOpt,
     error_line,
@@ -39,7 +40,8 @@ def run_command(
     async def go(hub: Hub) -> dict:
         ws = await workspace_id(hub, workspace)
         zid = await zap_service.resolve(hub, workspace_id=ws, ref=zap)
-        run = await service.start_run(hub, workspace_id=ws, zap_id=zid, data=data)
+        run = await service.start_run(hub, workspace_id=ws, zap_id=zid, data=data,
+                                      actor=Actor("cli", "operator"))
         worker = hub.worker = Worker(hub, poll_interval=0.05)
         worker.start()
         try:

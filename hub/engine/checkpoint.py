@@ -11,13 +11,18 @@ A batch that fails is retried op by op, so only the guilty checkpoint fails.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from hub import audit
 from hub.store.db import Database
 from hub.store.tables import run_steps, runs
+
+#: an extra write of a checkpoint, run in its transaction (e.g. an approval request row)
+Write = Callable[[Any], Awaitable[None]]
 
 
 class LeaseLost(Exception):
@@ -31,6 +36,8 @@ class _Op:
     steps: list[dict[str, Any]]
     run_update: dict[str, Any] | None
     future: asyncio.Future[None] = field(repr=False)
+    writes: list[Write] = field(default_factory=list)
+    audit: list[audit.Entry] = field(default_factory=list)
 
 
 class Checkpointer:
@@ -42,14 +49,18 @@ class Checkpointer:
 
     async def commit(self, run_id: str, generation: int, *,
                      steps: list[dict[str, Any]] | None = None,
-                     run_update: dict[str, Any] | None = None) -> None:
-        """Durably write ``steps`` rows and the ``run_update`` for ``run_id``.
+                     run_update: dict[str, Any] | None = None,
+                     writes: list[Write] | None = None,
+                     entries: list[audit.Entry] | None = None) -> None:
+        """Durably write ``steps`` rows and the ``run_update`` for ``run_id``, with ``writes``
+        and the audit ``entries`` in the same transaction (batched with other runs').
 
         Raises ``LeaseLost`` (and writes nothing) unless this worker holds the run's lease of
         claim ``generation``.
         """
         fut = asyncio.get_running_loop().create_future()
-        self._pending.append(_Op(run_id, generation, steps or [], run_update, fut))
+        self._pending.append(_Op(run_id, generation, steps or [], run_update, fut,
+                                 writes or [], entries or []))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="hub-checkpointer")
         self._kick.set()
@@ -101,6 +112,10 @@ class Checkpointer:
             if rows:
                 await conn.execute(run_steps.insert(), rows)
             await self._update_runs(conn, ok)
+            for op in ok:
+                for write in op.writes:
+                    await write(conn)
+            await audit.append(conn, [e for op in ok for e in op.audit])  # last: locks heads
         return {id(op) for op in batch} - {id(op) for op in ok}
 
     @staticmethod

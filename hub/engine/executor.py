@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.ai.governance import governor_for
 from hub.egress import step_http
+from hub.engine.approvals import Approved, gate
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.failures import (
     INPUT_UNSTORABLE,
@@ -114,9 +115,12 @@ class RunExecution:
         return await self._succeed()  # nothing left to run (e.g. resumed after the last step)
 
     async def _step(self, index: int, cs: CompiledStep, last: bool) -> str | None:
+        gated = await gate(self, cs)  # approval: may park the run (waiting) or end it
+        if isinstance(gated, str):
+            return gated
         started = time.time()
         try:
-            att = await self._attempt(cs, started)
+            att = await self._attempt(cs, started, gated)
         except LeaseLost:
             raise
         except Exception as exc:
@@ -136,8 +140,9 @@ class RunExecution:
                 raise
             return await self._unrecordable(cs, row, exc)
 
-    async def _attempt(self, cs: CompiledStep, started: float) -> Attempt:
-        if cs.when is not None:
+    async def _attempt(self, cs: CompiledStep, started: float,
+                       approved: Approved | None = None) -> Attempt:
+        if cs.when is not None and approved is None:
             try:
                 go = evaluate_condition(cs.when, self.ctx)
             except ExpressionError as exc:
@@ -157,7 +162,9 @@ class RunExecution:
             action=self.hub.registry.action_instance(cs.step.use))
         step_ctx = self._step_context(cs, creds, gov)
         await self.fence(self.run.id)  # the side effect follows: do we still own the run?
-        att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, started, gov)
+        first = Attempt(started=started, input=approved.input, approved=True) \
+            if approved is not None else started
+        att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, first, gov)
         redact_attempt(att, creds)  # an API echoing a token must not store it
         self.hub.metrics.step_duration.labels(
             action=cs.step.use, status="failed" if att.error else "succeeded",
@@ -232,11 +239,12 @@ class RunExecution:
                                   steps=[row])
 
     async def _checkpoint(self, *, steps: list[dict[str, Any]] | None = None,
-                          run_update: dict[str, Any] | None = None) -> None:
+                          run_update: dict[str, Any] | None = None, **extra: Any) -> None:
         """Commit through the group checkpointer, fenced by this claim's generation."""
         if steps and self.run.stalled_claims > 1:  # progress after claims that made none
             run_update = {"stalled_claims": 0, **(run_update or {})}
-        await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update)
+        await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update,
+                             **extra)
         if steps:
             self.run.stalled_claims = 0
 
@@ -268,7 +276,7 @@ class RunExecution:
         return await self._finish("failed", None, error=error, steps=[row])
 
     async def _finish(self, status: str, result: Any, *, error: dict[str, Any] | None = None,
-                      steps: list[dict[str, Any]] | None = None) -> str:
+                      steps: list[dict[str, Any]] | None = None, **extra: Any) -> str:
         try:
             blob = self._encode(result)
         except Exception as exc:  # noqa: BLE001 - e.g. nested deeper than the encoder allows
@@ -278,7 +286,7 @@ class RunExecution:
         now = time.time()
         await self._checkpoint(steps=steps, run_update={
             "status": status, "finished_at": now, "lease_owner": None, "due_at": now,
-            "result": blob, "error": error, "stalled_claims": 0})
+            "result": blob, "error": error, "stalled_claims": 0}, **extra)
         for row in steps or []:
             self._emit_step(row)
         emit_finished(self.hub, self.run, status, error)

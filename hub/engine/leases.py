@@ -91,7 +91,7 @@ class Leases:
         since = time.monotonic()
         async with self.db.write() as conn:
             now = self.db.now()
-            due = sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running")),
+            due = sa.select(runs.c.id).where(runs.c.status.in_(("queued", "running", "waiting")),
                                              runs.c.due_at <= self.db.now(stable=True))
             if exclude:
                 due = due.where(runs.c.id.not_in(exclude))

@@ -29,6 +29,7 @@ class Attempt:
     error: dict[str, Any] | None = None
     retryable: bool = False
     started: float = field(default_factory=time.time)
+    approved: bool = False  # ``input`` is the approved input: run it, do not render again
 
 
 def backoff_delay(policy: RetryPolicy, failures: int) -> float:
@@ -77,11 +78,15 @@ async def _output(att: Attempt, cs: CompiledStep, raw: Any, guard: Any) -> None:
 
 
 async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
-                      step_ctx: StepContext, started: float, guard: Any = None) -> Attempt:
-    """Render, validate and execute one attempt. Never raises except on cancellation."""
-    att = Attempt(started=started)
+                      step_ctx: StepContext, started: float | Attempt,
+                      guard: Any = None) -> Attempt:
+    """Render, validate and execute one attempt. Never raises except on cancellation.
+
+    ``started`` may be an ``Attempt`` whose ``input`` was approved: it runs unrendered."""
+    att = started if isinstance(started, Attempt) else Attempt(started=started)
     try:
-        att.input = cs.input.render(ctx)
+        if not att.approved:
+            att.input = cs.input.render(ctx)
     except ExpressionError as exc:
         att.error = _error(exc.code, str(exc))
         return att

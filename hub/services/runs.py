@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from hub import audit
+from hub.approvals.tables import approval_requests
+from hub.audit import Actor, Entry
 from hub.errors import BadRequest, Conflict, HubError, NotFound
 from hub.ids import id_floor, new_id
 from hub.metrics import RUN_STATUSES
@@ -18,14 +21,15 @@ from hub.store.tables import run_steps, runs, zaps
 if TYPE_CHECKING:
     from hub.context import Hub
 
-FINAL = ("succeeded", "failed", "filtered", "cancelled")
+FINAL = ("succeeded", "failed", "filtered", "cancelled", "rejected")
 RERUNNABLE = ("failed", "cancelled")
 MANUAL_INPUT_LIMIT = 1_048_576
 
 
 async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
-                    source: str = "manual") -> dict[str, Any]:
-    """Queue a run of the zap's current version with ``data`` as ``trigger``."""
+                    source: str = "manual", actor: Actor | None = None) -> dict[str, Any]:
+    """Queue a run of the zap's current version with ``data`` as ``trigger``; ``actor``
+    (who started it) is audited with it."""
     await hub.payloads.prepare(workspace_id)
     blob = hub.payloads.encode(workspace_id, data)
     if len(blob) > MANUAL_INPUT_LIMIT:
@@ -43,6 +47,9 @@ async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
         await conn.execute(runs.insert().values(
             id=rid, workspace_id=workspace_id, zap_id=zap_id, zap_version=zap.current_version,
             status="queued", source=source, trigger_data=blob, created_at=now, due_at=now))
+        await audit.append(conn, [Entry(workspace_id, "run.created", actor or audit.SYSTEM,
+                                        "zap", zap_id, rid, data={"source": source,
+                                                                  "version": zap.current_version})])
     hub.wake()
     return {"id": rid, "zap_id": zap_id, "zap_version": zap.current_version, "status": "queued"}
 
@@ -122,6 +129,10 @@ async def cancel_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, A
         if status in ("queued", "waiting"):
             await conn.execute(runs.update().where(runs.c.id == run_id).values(
                 status="cancelled", finished_at=now, due_at=now, lease_owner=None))
+            await conn.execute(approval_requests.update().where(
+                approval_requests.c.run_id == run_id,
+                approval_requests.c.status == "pending").values(status="cancelled",
+                                                                decided_at=now))
         else:
             await conn.execute(runs.update().where(runs.c.id == run_id).values(
                 cancel_requested=True))

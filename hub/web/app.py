@@ -26,6 +26,7 @@ from hub.web import problems
 from hub.web.apiguard import ApiGuard
 from hub.web.openapi import add_problems
 from hub.web.routers import ai, audit, catalog, connections, hooks, identity, oauth, ops, runs, zaps
+from hub.web.routers import approvals as approval_routes
 from hub.web.routers import tables as data_tables
 from hub.zaps import Zap
 
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None, *,
     for module in (zaps, runs, identity, ops, catalog, connections, oauth, ai, audit, hooks):
         app.include_router(module.router)
     app.include_router(connections.vault_router)
+    app.include_router(approval_routes.router)
+    app.include_router(approval_routes.link_router)
     app.include_router(data_tables.router)
     ui.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -35,6 +35,7 @@ class CompiledStep:
     when: ParsedResult | None
     retry: RetryPolicy
     timeout: float
+    notify: tuple[CompiledStep, ...] = ()  # actions telling the approvers (``approval.notify``)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,27 @@ def _step(chk: _Checker, zap: Zap, index: int, earlier: list[str], ids: set[str]
         return None
     retry = step.retry or zap.settings.default_retry
     timeout = step.timeout or zap.settings.default_timeout
-    return CompiledStep(step, action, tpl, when, retry, timeout)
+    notify = _notify(chk, zap, index, earlier, ids)
+    return CompiledStep(step, action, tpl, when, retry, timeout, notify)
+
+
+def _notify(chk: _Checker, zap: Zap, index: int, earlier: list[str],
+            ids: set[str]) -> tuple[CompiledStep, ...]:
+    """The step's ``approval.notify`` actions, checked like steps (they run before it)."""
+    step = zap.steps[index]
+    out = []
+    for n, item in enumerate(step.approval.notify if step.approval else []):
+        path = f"steps[{index}].approval.notify[{n}]"
+        sub = Step(id=f"{step.id}__notify_{n}", use=item.use, connection=item.connection,
+                   input=item.input)
+        action = chk.action(path, sub)
+        if action is not None:
+            chk.inputs(path, sub, action.Input)
+        tpl = chk.template(f"{path}.input", sub.input, earlier, ids)
+        if action is not None and tpl is not None:
+            out.append(CompiledStep(sub, action, tpl, None, RetryPolicy(),
+                                    zap.settings.default_timeout))
+    return tuple(out)
 
 
 def compile_zap(data: dict[str, Any] | Zap, registry: Registry) -> CompiledZap:

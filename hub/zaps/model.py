@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.zaps.approval import ApprovalSpec
+
 STEP_ID = r"^[a-z_][a-z0-9_]{0,62}$"
 USE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 
@@ -43,6 +45,8 @@ class Step(_Strict):
     when: str | None = Field(None, max_length=4000, description="Run only if this is truthy.")
     retry: RetryPolicy | None = Field(None, description="Overrides the zap's default retry.")
     timeout: float | None = Field(None, gt=0, le=86400, description="Seconds per attempt.")
+    approval: ApprovalSpec | None = Field(None, description="People must approve the step's "
+                                          "rendered input before it runs.")
 
 
 class ZapSettings(_Strict):
