@@ -89,7 +89,10 @@ async def test_build_a_zap_with_forms(api: Api) -> None:
     assert field and "unknown step &#39;nope&#39;" in field.group(0)
     assert 'href="#f-steps-0--input-text"' in res.text
     res = await post_builder(api, "/zaps/new", res.text, op="save",
-                             **{"steps[0].input.text": "{{ trigger.body }}"})
+                             **{"steps[0].input.text": "{{ trigger.body }}",
+                                "steps[0].approval.required": "true",
+                                "steps[0].approval.approvers": "a@example.test, usr_x",
+                                "steps[0].approval.min_approvals": "2"})
     assert res.status_code == 303, res.text
     zap_url = res.headers["location"].split("?")[0]
     zap = (await api.get("/api/v1/zaps/" + zap_url.rsplit("/", 1)[1])).json()
@@ -97,6 +100,8 @@ async def test_build_a_zap_with_forms(api: Api) -> None:
     assert step["use"] == "ai.classify"
     assert step["input"]["labels"] == ["urgent", "routine"]
     assert step["input"]["text"] == "{{ trigger.body }}"
+    assert step["approval"]["approvers"] == ["a@example.test", "usr_x"]
+    assert step["approval"]["min_approvals"] == 2
 
 
 async def test_edit_versions_toggle_export_import(api: Api) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from hub.services.catalog import form_schema
 from hub.ui import forms
 from hub.ui.auth import first
+from hub.zaps.approval import ApprovalSpec
 
 MAX_STEPS = 500
 DEFAULT_USE = "core.transform"
@@ -79,7 +82,23 @@ def _step_from_form(form: dict[str, list[str]], index: int, cat: Catalog,
         retry["attempts"] = int(retry["attempts"])
     if retry:
         step["retry"] = retry
+    if f"{path}.approval.required" in form:
+        step["approval"] = _approval_from_form(form, path, problems)
     return step
+
+
+@cache
+def approval_schema() -> dict[str, Any]:
+    return form_schema(ApprovalSpec)
+
+
+def _approval_from_form(form: dict[str, list[str]], path: str,
+                        problems: dict[str, str]) -> dict[str, Any]:
+    spec = forms.parse(approval_schema(), f"{path}.approval", form, problems)
+    who = spec.get("approvers")
+    if isinstance(who, str) and ("," in who or "@" in who or who.startswith("usr_")):
+        spec["approvers"] = [w.strip() for w in who.split(",") if w.strip()]
+    return spec
 
 
 def from_form(form: dict[str, list[str]], cat: Catalog) -> tuple[dict[str, Any], dict[str, str]]:
@@ -122,6 +141,19 @@ def apply_op(doc: dict[str, Any], op: str, index: int | None) -> None:
             steps[index], steps[other] = steps[other], steps[index]
 
 
+def _approval_fields(spec: Any, path: str) -> list[forms.Field]:
+    on = isinstance(spec, dict)
+    values = dict(spec) if on else {}
+    if isinstance(values.get("approvers"), list):
+        values["approvers"] = ", ".join(values["approvers"])
+    group = forms.Field(name=f"{path}.approval", label="Approval", kind="group",
+                        help="People approve the step's exact input before it runs.")
+    group.children = [forms.Field(name=f"{path}.approval.required", kind="checkbox",
+                                  label="Requires approval", checked=on)]
+    group.children += forms.build(approval_schema(), f"{path}.approval", values)
+    return [group]
+
+
 @dataclass
 class StepView:
     index: int
@@ -162,6 +194,7 @@ def _step_view(step: dict[str, Any], index: int, cat: Catalog,
     else:
         inputs = [_text(f"{path}.input", "Input (JSON)", step.get("input") or {}, kind="json")]
     connector = use.partition(".")[0]
+    fields += _approval_fields(step.get("approval"), path)
     fields.insert(1, forms.Field(name=f"{path}.use", label="App and action", kind="use",
                                  value=use, required=True))
     current = str(step.get("connection") or "")
