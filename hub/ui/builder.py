@@ -64,6 +64,14 @@ def _json_field(form: dict[str, list[str]], name: str, problems: dict[str, str],
         return default
 
 
+def _input_schema(cat: Catalog, use: str) -> dict[str, Any] | None:
+    """The action's input schema, or None when its input is free-form (one JSON field)."""
+    action = cat.actions.get(use)
+    if action is None or not action["input_schema"].get("properties"):
+        return None
+    return action["input_schema"]
+
+
 def _step_from_form(form: dict[str, list[str]], index: int, cat: Catalog,
                     problems: dict[str, str]) -> dict[str, Any]:
     path = f"steps[{index}]"
@@ -73,9 +81,9 @@ def _step_from_form(form: dict[str, list[str]], index: int, cat: Catalog,
         value = first(form, f"{path}.{key}").strip()
         if value:
             step[key] = value
-    action = cat.actions.get(use)
-    step["input"] = forms.parse(action["input_schema"], f"{path}.input", form, problems) \
-        if action else _json_field(form, f"{path}.input", problems, {})
+    schema = _input_schema(cat, use)
+    step["input"] = forms.parse(schema, f"{path}.input", form, problems) \
+        if schema else _json_field(form, f"{path}.input", problems, {})
     retry = {k: forms._number(v, ["number"]) for k in ("attempts", "backoff")
              if (v := first(form, f"{path}.retry.{k}").strip())}
     if "attempts" in retry and isinstance(retry["attempts"], float):
@@ -189,8 +197,9 @@ def _step_view(step: dict[str, Any], index: int, cat: Catalog,
         forms.Field(name=f"{path}.retry.backoff", label="Backoff (s)", kind="number",
                     value=str(retry.get("backoff", "")), minimum=0, maximum=3600),
     ]
-    if action is not None:
-        inputs = forms.build(action["input_schema"], f"{path}.input", step.get("input"))
+    schema = _input_schema(cat, use)
+    if schema:
+        inputs = forms.build(schema, f"{path}.input", step.get("input"))
     else:
         inputs = [_text(f"{path}.input", "Input (JSON)", step.get("input") or {}, kind="json")]
     connector = use.partition(".")[0]
