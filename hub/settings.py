@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `hub serve` binds to.")
     port: int = Field(8080, ge=1, le=65535, description="Port `hub serve` listens on.")
     public_url: str | None = Field(None, description="URL users reach the hub at (for links).")
+    session_ttl: float = Field(12 * 3600.0, ge=60, le=90 * 86400, description="Seconds a "
+                               "browser session lasts after signing in.")
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["text", "json"] = Field("text", description="`json` for structured logs.")
     load_plugins: str | None = Field(None, description="Comma list: load only these plugins.")

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from hub.settings import Settings
+from hub.testing.people import owner_token
 from hub.web.app import create_app
 
 
@@ -39,10 +40,10 @@ class Api:
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    tokens: list[str] = []
     settings = settings.model_copy(update={"poll_interval": 0.05})
-    app = create_app(settings, on_setup_token=lambda tok, _s: tokens.append(tok))
+    app = create_app(settings, on_setup_token=lambda tok, _s: None)
     async with app.router.lifespan_context(app):
+        token = await owner_token(app.state.hub)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Api(app, client, tokens[0])
+            yield Api(app, client, token)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from hub.context import Hub
 from hub.services import identity
 from hub.settings import Settings
+from hub.testing.people import owner_token
 
 pytest_plugins = ["hub.testing"]
 
@@ -69,10 +70,8 @@ async def hub(settings: Settings) -> AsyncIterator[Hub]:
 
 @pytest.fixture
 async def token(hub: Hub) -> str:
-    """The setup token of the first workspace's owner."""
-    tok = await identity.bootstrap(hub)
-    assert tok
-    return tok
+    """An API token of the first workspace's owner."""
+    return await owner_token(hub)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import httpx
 from apiclient import Api
 
 from hub.settings import Settings
+from hub.testing.people import owner_token
 from hub.web.app import create_app
 
 
@@ -96,10 +97,9 @@ def read_until_closed(sock: socket.socket, limit: float) -> tuple[bytes, float]:
 
 @asynccontextmanager
 async def running_api(settings: Settings) -> AsyncIterator[Api]:
-    """The real app with its lifespan, over ASGI, and the owner's setup token."""
-    tokens: list[str] = []
-    app = create_app(settings, on_setup_token=lambda tok, _s: tokens.append(tok))
+    """The real app with its lifespan, over ASGI, and an owner's token."""
+    app = create_app(settings, on_setup_token=lambda tok, _s: None)
     transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app), \
             httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-        yield Api(app, client, tokens[0])
+        yield Api(app, client, await owner_token(app.state.hub))

@@ -40,10 +40,10 @@ def test_import_run_and_inspect(cli, tmp_path) -> None:  # type: ignore[no-untyp
     first = cli("zaps", "import", "greet.yaml")
     assert first.exit_code == 0, first.output
     assert "created zap" in first.stdout and "version 1" in first.stdout
-    assert "Setup token" in first.stderr  # printed once, on the first start
+    assert "setup?token=zl_" in first.stderr  # printed once, on the first start
     second = cli("zaps", "import", "greet.yaml")
     assert "updated zap" in second.stdout and "version 2" in second.stdout
-    assert "Setup token" not in second.stderr
+    assert "setup?token=" not in second.stderr
 
     ok = cli("run", "greet", "--input", '{"name": "Ada", "vip": true}')
     assert ok.exit_code == 0, ok.output

@@ -18,13 +18,14 @@ from hub.cli import app
 from hub.context import Hub
 from hub.services import identity
 from hub.settings import Settings
+from hub.testing.people import owner_token
 
 
 async def _encrypted_data(data_dir: Path) -> str:
     """An embedded database holding encrypted data; returns the KEK id it needs."""
     hub = await Hub.open(Settings(data_dir=data_dir))
     try:
-        owner = await identity.authenticate(hub, await identity.bootstrap(hub) or "")
+        owner = await identity.authenticate(hub, await owner_token(hub))
         await hub.payloads.prepare(owner.workspace_id)  # creates the workspace's payload key
         return hub.secrets.current_key_id()  # type: ignore[union-attr]
     finally:

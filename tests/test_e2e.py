@@ -13,6 +13,7 @@ import sys
 import time
 
 import httpx
+from setuphelp import LINK, token_via_setup
 from test_api_zaps import ZAP
 
 
@@ -57,8 +58,9 @@ def test_serve_and_separate_worker(settings, tmp_path) -> None:  # type: ignore[
     with serve_log.open("w") as slog, worker_log.open("w") as wlog:
         serve = _start(["serve", "--no-worker"], env, slog)
         try:
-            token = _wait_for(r"(zh_[A-Za-z0-9_-]{20,})", serve_log).group(1)
+            link = _wait_for(LINK.pattern, serve_log).group(1)
             _wait_for("Uvicorn running", serve_log)
+            token = token_via_setup(f"http://127.0.0.1:{port}", link)
             worker = _start(["worker"], env, wlog)
             try:
                 _exercise(port, token)

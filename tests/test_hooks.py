@@ -23,6 +23,7 @@ from hub.registry import Registry, build_registry
 from hub.secrets import KeyRingStore, key_id_for
 from hub.services import identity, runs, zaps
 from hub.settings import Settings
+from hub.testing.people import owner_token
 from plugins import sample
 
 TESTS = Path(__file__).parent
@@ -165,7 +166,7 @@ ZAP = {"name": "two steps", "trigger": {"kind": "manual"},
 
 
 async def _run_once(hub: Hub) -> tuple[str, str, str]:
-    token = await identity.bootstrap(hub)
+    token = await owner_token(hub)
     principal = await identity.authenticate(hub, token)
     ws = principal.workspace_id
     zap = await zaps.create_zap(hub, workspace_id=ws, document=ZAP)

@@ -24,6 +24,7 @@ from hub.services import identity
 from hub.services import zaps as zaps_svc
 from hub.settings import Settings
 from hub.store.tables import runs
+from hub.testing.people import owner_token
 
 
 def _free_port() -> int:
@@ -64,7 +65,7 @@ async def _serve(settings: Settings, port: int, log: Path, worker: bool) -> subp
 async def _setup(settings: Settings) -> tuple[str, str]:
     hub = await Hub.open(settings)
     try:
-        token = await identity.bootstrap(hub)
+        token = await owner_token(hub)
         ws = (await identity.authenticate(hub, token)).workspace_id
         await add_secret(hub, ws)
         zap = await zaps_svc.create_zap(hub, workspace_id=ws, document=webhook_zap(

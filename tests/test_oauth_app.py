@@ -24,6 +24,7 @@ from hub.plugins import create_plugin_manager
 from hub.sdk import OAuth2
 from hub.services import connections
 from hub.settings import Settings
+from hub.testing.people import owner_token
 from hub.web.app import create_app
 
 server, provider = test_oauth.server, test_oauth.provider  # shared fixtures
@@ -53,12 +54,11 @@ def _settings(settings: Settings) -> Settings:
 async def client(settings: Settings, provider: Provider) -> AsyncIterator[httpx.AsyncClient]:
     test_oauth.PROVIDER = provider
     settings = _settings(settings)
-    tokens: list[str] = []
-    app = create_app(settings, on_setup_token=lambda tok, _s: tokens.append(tok),
+    app = create_app(settings, on_setup_token=lambda tok, _s: None,
                      pm=_pm(settings, provider))
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as c:
-        c.headers["Authorization"] = f"Bearer {tokens[0]}"
+        c.headers["Authorization"] = f"Bearer {await owner_token(app.state.hub)}"
         c.hub = app.state.hub  # type: ignore[attr-defined]
         yield c
 

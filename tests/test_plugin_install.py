@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import re
 import signal
 import socket
 import subprocess
@@ -23,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+from setuphelp import LINK, token_via_setup
 
 from hub.scaffold import scaffold
 
@@ -89,7 +89,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Any]:
-    """Start `hub serve` in a venv; return its base URL and the setup token it printed."""
+    """Start `hub serve` in a venv; return its base URL and an owner's token (through the
+    setup link it printed)."""
     procs: list[subprocess.Popen[str]] = []
     log = tmp_path / "serve.log"
 
@@ -101,9 +102,9 @@ def serve(tmp_path: Path) -> Iterator[Any]:
                                           stdout=subprocess.DEVNULL, stderr=out))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and procs[-1].poll() is None:
-            token = re.search(r"^\s+(zh_\S+)$", log.read_text(), re.MULTILINE)
-            if token and _healthy(base):
-                return base, token.group(1)
+            link = LINK.search(log.read_text())
+            if link and _healthy(base):
+                return base, token_via_setup(base, link.group(1))
             time.sleep(0.1)
         raise AssertionError(f"hub serve did not start: {log.read_text()[-3000:]}")
 

@@ -17,6 +17,7 @@ from hub.services import identity
 from hub.services import runs as runs_svc
 from hub.services import zaps as zaps_svc
 from hub.settings import Settings
+from hub.testing.people import owner_token
 from hub.web.app import create_app
 
 READERS = 32
@@ -29,7 +30,7 @@ async def _seed(settings: Settings) -> tuple[str, list[str], str]:
     """A token, finished runs and a webhook zap, written by a hub that is then closed."""
     hub = await Hub.open(settings)
     try:
-        owner = await identity.authenticate(hub, await identity.bootstrap(hub) or "")
+        owner = await identity.authenticate(hub, await owner_token(hub))
         ws = owner.workspace_id
         token = (await identity.create_token(hub, actor=owner, name="t"))["token"]
         zap = await zaps_svc.create_zap(hub, workspace_id=ws, document=TRANSFORM)

@@ -17,6 +17,7 @@ from hub.settings import Settings
 from hub.tables import catalog, csvio, query, rows
 from hub.tables.access import VaultKeyRing, store_for
 from hub.tables.backend import Limits, Store
+from hub.testing.people import owner_token
 from hub.web.app import create_app
 
 SPEC = {"name": "t", "key": "id", "columns": [
@@ -168,10 +169,10 @@ async def test_hostile_csv_writes_nothing(store: Store, owner: identity.Principa
 
 @pytest.fixture
 async def small_api(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    tokens: list[str] = []
     app = create_app(settings.model_copy(update={"tables_csv_max_bytes": 2000}),
-                     on_setup_token=lambda tok, _s: tokens.append(tok))
+                     on_setup_token=lambda tok, _s: None)
     async with app.router.lifespan_context(app):
+        tokens = [await owner_token(app.state.hub)]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test",
                                      headers={"Authorization": f"Bearer {tokens[0]}"}) as c:

@@ -27,6 +27,7 @@ from hub.services import connections as svc
 from hub.services import identity
 from hub.settings import Settings
 from hub.store.tables import run_steps, runs
+from hub.testing.people import owner_token
 from hub.vault import keys
 from hub.vault.envelope import DecryptionFailed
 from hub.vault.tables import connections, data_keys, vault_settings
@@ -57,7 +58,7 @@ async def stored(settings: Settings) -> AsyncIterator[tuple[Settings, str]]:
     """A database holding encrypted data, its hub closed; yields the settings and KEK id."""
     hub = await Hub.open(settings)
     try:
-        owner = await identity.authenticate(hub, await identity.bootstrap(hub) or "")
+        owner = await identity.authenticate(hub, await owner_token(hub))
         await svc.create_connection(hub, workspace_id=owner.workspace_id, connector="vlt",
                                     name="main", values=VALUES)
         kek_id = hub.secrets.current_key_id()  # type: ignore[union-attr]
@@ -222,7 +223,7 @@ def test_cli_rotation_reports_and_status_tells_the_truth(tmp_path, monkeypatch) 
     async def corrupt_one() -> str:
         hub = await Hub.open(settings)
         try:
-            owner = await identity.authenticate(hub, await identity.bootstrap(hub) or "")
+            owner = await identity.authenticate(hub, await owner_token(hub))
             for name in ("a", "b"):
                 await svc.create_connection(hub, workspace_id=owner.workspace_id,
                                             connector="vlt", name=name, values=VALUES)

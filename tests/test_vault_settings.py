@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.context import Hub
-from hub.services import identity
+from hub.services import identity, people
 from hub.store import codec
 from hub.store.tables import runs
 from hub.vault import envelope, payloads
@@ -57,7 +57,7 @@ async def test_roles_and_bad_input(api: Any) -> None:
     owner = await identity.authenticate(hub, api.token)
     tokens = {}
     for role in ("editor", "viewer", "admin"):
-        user = await identity.create_user(hub, actor=owner, email=f"{role}@example.com",
+        user = await people.create_user(hub, actor=owner, email=f"{role}@example.com",
                                           role=role)
         tokens[role] = user["token"]
     for role in ("editor", "viewer"):

@@ -21,6 +21,8 @@ from test_webhook_support import (
     workspace,
 )
 
+from hub.testing.people import owner_token
+
 
 async def _wait_run(api: Api, run_id: str) -> dict:
     for _ in range(200):
@@ -198,10 +200,10 @@ async def test_sync_mode_past_the_wait_answers_202(settings) -> None:  # type: i
 
     from hub.web.app import create_app
 
-    tokens: list[str] = []
     app = create_app(settings.model_copy(update={"run_worker": False}),
-                     on_setup_token=lambda tok, _s: tokens.append(tok))
+                     on_setup_token=lambda tok, _s: None)
     async with app.router.lifespan_context(app):
+        tokens = [await owner_token(app.state.hub)]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
             api = Api(app, client, tokens[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import admin, audit, connections, keys, plugin, runs, serve, zaps
+from hub.cli import admin, audit, connections, keys, people, plugin, runs, serve, zaps
 from hub.cli import approvals as approval_cli
 from hub.cli import tables as data_tables
 from hub.cli.common import reported_errors
@@ -26,6 +26,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(data_tables.app, name="tables")
 app.add_typer(approval_cli.app, name="approvals")
+app.add_typer(people.app, name="users")
 
 
 def main() -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import typer
 
 from hub.cli.common import WorkspaceOpt, print_json, run_with_hub, workspace_id
 from hub.context import Hub
-from hub.errors import NotFound
-from hub.services.identity import Principal, create_token
+from hub.services.identity import operator_token
 from hub.services.plugins import describe_plugins
-from hub.store.tables import users
 
 plugins_app = typer.Typer(help="Inspect plugins.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens (operator access).", no_args_is_help=True)
@@ -45,13 +42,7 @@ def tokens_create(email: str = typer.Option("owner@localhost", help="The user's 
 
     async def go(hub: Hub) -> str:
         ws = await workspace_id(hub, workspace)
-        async with hub.db.read() as conn:
-            row = (await conn.execute(sa.select(users.c.id, users.c.role).where(
-                users.c.workspace_id == ws, users.c.email == email))).first()
-        if row is None:
-            raise NotFound(f"no user '{email}' in workspace {ws}", code="user_not_found")
-        tok = await create_token(hub, actor=Principal(ws, row.id, row.role), name=name)
-        return tok["token"]
+        return await operator_token(hub, email=email, workspace_id=ws, name=name)
 
     typer.echo(run_with_hub(go))
 

@@ -116,10 +116,28 @@ class Database:
 
     async def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call from several processes)."""
+        if self.is_sqlite:
+            await self._migrate_sqlite()
+            return
         async with self.writer.begin() as conn:
             if self.is_postgres:
                 await conn.execute(sa.text("SELECT pg_advisory_xact_lock(7215843)"))
             await conn.run_sync(_upgrade)
+
+    async def _migrate_sqlite(self) -> None:
+        """Migrate with foreign keys off (SQLite rebuilds a table to alter it, and dropping a
+        referenced table would break them), then check every foreign key before committing."""
+        async with self.writer.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction
+            try:
+                async with conn.begin():
+                    await conn.run_sync(_upgrade)
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration left a broken foreign key: {broken}")
+            finally:
+                await raw.execute("PRAGMA foreign_keys=ON")
 
     async def close(self) -> None:
         await self.writer.dispose()

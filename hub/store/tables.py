@@ -23,15 +23,61 @@ workspaces = sa.Table(
     sa.Column("created_at", TS, nullable=False),
 )
 
+# People are global (the e-mail, stored lower-case, is the login); ``memberships`` gives each
+# a role per workspace. ``password_hash`` is argon2id; NULL until a password is set.
 users = sa.Table(
     "users", metadata,
     sa.Column("id", ID, primary_key=True),
-    sa.Column("workspace_id", ID, sa.ForeignKey("workspaces.id"), nullable=False),
     sa.Column("email", sa.String(320), nullable=False),
     sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("password_hash", sa.String(256)),
+    sa.Column("password_changed_at", TS),
+    sa.Index("uq_users_email", "email", unique=True),
+)
+
+memberships = sa.Table(
+    "memberships", metadata,
+    sa.Column("workspace_id", ID, sa.ForeignKey("workspaces.id"), primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id"), primary_key=True),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", TS, nullable=False),
-    sa.UniqueConstraint("workspace_id", "email", name="uq_users_workspace_email"),
+    sa.Index("ix_memberships_user", "user_id"),
+)
+
+# Browser sessions: ``id`` is the SHA-256 of the cookie's value (the value is never stored).
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("workspace_id", ID, sa.ForeignKey("workspaces.id"), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Index("ix_sessions_user", "user_id"),
+)
+
+# Single-use, expiring links (setup, invitation, password reset): only the hash is stored.
+auth_links = sa.Table(
+    "auth_links", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("workspace_id", ID, sa.ForeignKey("workspaces.id")),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id")),
+    sa.Column("email", sa.String(320)),
+    sa.Column("role", sa.String(16)),
+    sa.Column("created_by", ID),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS),
+)
+
+# Failed sign-ins per (e-mail, address) key, for throttling.
+auth_throttle = sa.Table(
+    "auth_throttle", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", TS, nullable=False),
 )
 
 api_tokens = sa.Table(
@@ -46,6 +92,8 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", TS),
     sa.Column("expires_at", TS),
     sa.Column("revoked_at", TS),
+    # ``{"read_only": bool, "zaps": [zap ids]}``; NULL: the user's full role
+    sa.Column("scope", JSON),
 )
 
 zaps = sa.Table(
@@ -99,6 +147,7 @@ runs = sa.Table(
     sa.Column("stalled_claims", sa.Integer, nullable=False, server_default="0"),
     sa.Column("round", sa.Integer, nullable=False, server_default="0"),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("started_by", ID),  # the user the run acts for
     sa.Index("ix_runs_queue", "status", "due_at"),
     sa.Index("ix_runs_workspace_id", "workspace_id", "id"),
     sa.Index("ix_runs_zap", "zap_id", "id"),

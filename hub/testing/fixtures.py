@@ -24,6 +24,7 @@ import pytest
 from hub import sdk
 from hub.plugins import create_plugin_manager
 from hub.registry import Registry, build_registry
+from hub.testing.people import owner_token
 from hub.testing.runner import LOOPBACK, isolated_settings, step_context
 
 
@@ -119,15 +120,15 @@ def hub_app(hub_plugin_pm: pluggy.PluginManager,
 
         values = {"data_dir": tmp_path / "hub", "egress_allow": LOOPBACK,
                   "run_scheduler": False, "poll_interval": 0.05, **overrides}
-        tokens: list[str] = []
         app = create_app(isolated_settings(**values), pm=hub_plugin_pm,
-                         on_setup_token=lambda token, _settings: tokens.append(token))
+                         on_setup_token=lambda token, _settings: None)
         async with app.router.lifespan_context(app):
-            headers = {"Authorization": f"Bearer {tokens[0]}"}
+            token = await owner_token(app.state.hub)
+            headers = {"Authorization": f"Bearer {token}"}
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://hub.test",
                                          headers=headers) as client:
                 me = (await client.get("/api/v1/me")).json()
-                yield HubApp(client, tokens[0], me["workspace_id"], app.state.hub)
+                yield HubApp(client, token, me["workspace_id"], app.state.hub)
 
     return start

@@ -34,6 +34,7 @@ connections = sa.Table(
     sa.Column("last_check", JSON),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    sa.Column("policy", JSON),  # who may use it (hub.services.connection_policy); NULL: all
     sa.UniqueConstraint("workspace_id", "name", name="uq_connections_workspace_name"),
 )
 

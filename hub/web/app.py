@@ -25,19 +25,36 @@ from hub.settings import Settings
 from hub.web import problems
 from hub.web.apiguard import ApiGuard
 from hub.web.openapi import add_problems
-from hub.web.routers import ai, audit, catalog, connections, hooks, identity, oauth, ops, runs, zaps
+from hub.web.routers import (
+    ai,
+    audit,
+    catalog,
+    connections,
+    hooks,
+    identity,
+    members,
+    oauth,
+    ops,
+    runs,
+    zaps,
+)
 from hub.web.routers import approvals as approval_routes
+from hub.web.routers import auth as auth_routes
 from hub.web.routers import tables as data_tables
 from hub.zaps import Zap
 
 
 def print_setup_token(token: str, settings: Settings) -> None:
-    """Show the one-time setup token on the console (never through the logger)."""
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    """Show the single-use setup link on the console (never through the logger)."""
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     print(  # noqa: T201 - deliberate console output, shown once
-        "\nzaphub: created workspace 'Default' with user owner@localhost (role owner).\n"
-        f"Setup token (shown only now; store it safely):\n\n    {token}\n\n"
-        f"Try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/me\n",
+        "\nzaphub: created workspace 'Default' with its owner (no password yet).\n"
+        "Open this single-use link within 24 hours to choose the owner's e-mail and "
+        f"password:\n\n    {base}/setup?token={token}\n\n"
+        f"or: curl -X POST {base}/api/v1/setup -H 'Content-Type: application/json' -d "
+        f"'{{\"token\": \"{token}\", \"email\": \"you@example.com\", "
+        "\"password\": \"...\"}'\n"
+        "(lost it? `hub tokens create` gives the operator an owner token)\n",
         file=sys.stderr, flush=True)
 
 
@@ -117,6 +134,8 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(approval_routes.router)
     app.include_router(approval_routes.link_router)
     app.include_router(data_tables.router)
+    app.include_router(auth_routes.router)
+    app.include_router(members.router)
     ui.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -16,6 +16,7 @@ from typing import Any
 import fastapi.routing
 from fastapi.routing import APIRoute
 
+from hub.permissions import PERMISSIONS, ROLES
 from hub.web.problems import MEDIA_TYPE
 
 PREFIX = "/api/v1"
@@ -24,7 +25,8 @@ WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 DESCRIPTIONS = {
     400: "Bad request: malformed JSON or YAML, nested too deeply, YAML anchors, bad values.",
     401: "Missing, unknown, expired or revoked bearer token.",
-    403: "The token's user lacks the role this needs.",
+    403: "The caller's role (or the token's scope) lacks the permission this needs, or a "
+         "signed-in request lacks its CSRF token.",
     404: "No such resource in the token's workspace.",
     408: "The request body did not arrive in time (HUB_BODY_TIMEOUT).",
     409: "Conflicts with the current state (a name taken, in use, wrong status ...).",
@@ -59,12 +61,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _roles(dependant: Any) -> set[str]:
-    """Roles required by ``hub.web.deps.role`` dependencies anywhere below ``dependant``."""
-    found = {getattr(dependant.call, "hub_role", None)}
+def permissions_of(dependant: Any) -> set[str]:
+    """Permissions required by ``hub.web.deps.need`` dependencies anywhere below
+    ``dependant``."""
+    found = {getattr(dependant.call, "hub_permission", None)}
     for sub in dependant.dependencies:
-        found |= _roles(sub)
-    return {r for r in found if r}
+        found |= permissions_of(sub)
+    return {p for p in found if p}
 
 
 def _api_routes(routes: list[Any]) -> Iterator[tuple[str, set[str], Any]]:
@@ -78,7 +81,8 @@ def _api_routes(routes: list[Any]) -> Iterator[tuple[str, set[str], Any]]:
 
 def _statuses(path: str, method: str, dependant: Any, operation: dict[str, Any]) -> set[int]:
     codes = {401}
-    if _roles(dependant) - {"viewer"} or method in WRITES:
+    if any(PERMISSIONS.get(p, set(ROLES)) != set(ROLES) for p in permissions_of(dependant)) or \
+            method in WRITES:
         codes.add(403)
     params = operation.get("parameters") or []
     if any(p.get("in") == "path" for p in params):
