@@ -34,14 +34,13 @@ async def test_inbox_approve_flow(api: Api) -> None:
     assert "core.transform" in page.text and "42" in page.text
     # the owner started the run: not allowed to approve it
     mine = await api.get(link.group(1))
-    res = await api.post(link.group(1), data={"csrf": csrf_of(mine.text), "decision": "approve",
-                                              "input_hash": re.search(
-                                                  r'name="input_hash" value="([^"]+)"',
-                                                  mine.text).group(1)})
+    shown = re.search(r'name="input_hash" value="([^"]+)"', mine.text).group(1)
+    res = await api.post(link.group(1), data={"csrf_token": csrf_of(mine.text),
+                                              "decision": "approve", "input_hash": shown})
     assert res.status_code == 403 and "self_approval_forbidden" in res.text
     forged = await api.post(link.group(1), token=second, data={"decision": "approve"})
     assert forged.status_code == 403 and "csrf_failed" in forged.text
-    form = {"csrf": csrf_of(page.text), "decision": "approve", "comment": "ok by me",
+    form = {"csrf_token": csrf_of(page.text), "decision": "approve", "comment": "ok by me",
             "input_hash": re.search(r'name="input_hash" value="([^"]+)"', page.text).group(1)}
     res = await api.post(link.group(1), token=second, data=form)
     assert res.status_code == 303

@@ -25,13 +25,13 @@ def form_of(html: str) -> dict[str, str]:
     for name, text in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>',
                                  html, re.S):
         out[name] = text.replace("&#34;", '"').replace("&amp;", "&")
-    out.pop("csrf", None)
+    out.pop("csrf_token", None)
     return out
 
 
 async def post_builder(api: Api, url: str, html: str, token: str | None = None,
                        **changes: str) -> object:
-    data = {**form_of(html), **changes, "csrf": csrf_of(html)}
+    data = {**form_of(html), **changes, "csrf_token": csrf_of(html)}
     return await api.post(url, token=token, data=data)
 
 
@@ -113,16 +113,17 @@ async def test_edit_versions_toggle_export_import(api: Api) -> None:
     assert res.status_code == 303 and res.headers["location"].endswith("saved=2")
     diff = await api.get(f"/zaps/{zap['id']}/versions")
     assert "+description: second" in diff.text
-    off = await api.post(f"/zaps/{zap['id']}/disable", data={"csrf": csrf_of(page.text)})
+    off = await api.post(f"/zaps/{zap['id']}/disable", data={"csrf_token": csrf_of(page.text)})
     assert off.status_code == 303
     assert (await api.get(f"/api/v1/zaps/{zap['id']}")).json()["enabled"] is False
     exported = await api.get(f"/zaps/{zap['id']}/export")
     assert exported.text.startswith("name: hello")
     form = await api.get("/zaps-import")
     text = exported.text.replace("name: hello", "name: hello2")
-    made = await api.post("/zaps-import", data={"csrf": csrf_of(form.text), "document": text})
+    token = csrf_of(form.text)
+    made = await api.post("/zaps-import", data={"csrf_token": token, "document": text})
     assert made.status_code == 303
-    bad = await api.post("/zaps-import", data={"csrf": csrf_of(form.text), "document": "a: [1"})
+    bad = await api.post("/zaps-import", data={"csrf_token": token, "document": "a: [1"})
     assert bad.status_code == 400 and "malformed" in bad.text
 
 
@@ -138,11 +139,11 @@ async def test_name_taken_shows_on_the_name_field(api: Api) -> None:
 @pytest.mark.parametrize("csrf", [None, "0" * 64])
 async def test_posts_without_the_form_token_are_refused(api: Api, csrf: str | None) -> None:
     zap = (await api.post("/api/v1/zaps", json=ZAP)).json()
-    data = {"op": "save", "name": "x"} | ({"csrf": csrf} if csrf else {})
+    data = {"op": "save", "name": "x"} | ({"csrf_token": csrf} if csrf else {})
     res = await api.post(f"/zaps/{zap['id']}/disable", data=data)
     assert res.status_code == 403 and "csrf_failed" in res.text
     page = await api.get("/zaps/new")
-    res = await api.post("/zaps/new", data={"csrf": csrf_of(page.text)},
+    res = await api.post("/zaps/new", data={"csrf_token": csrf_of(page.text)},
                          headers={"Origin": "http://evil.test"})
     assert res.status_code == 403
     assert (await api.get(f"/api/v1/zaps/{zap['id']}")).json()["enabled"] is True
@@ -156,6 +157,6 @@ async def test_viewer_cannot_edit(api: Api) -> None:
     assert "Save</button>" not in page.text and "Remove</button>" not in page.text
     assert (await api.get("/zaps/new", token=token)).status_code == 403
     res = await api.post(f"/zaps/{zap['id']}/disable", token=token,
-                         data={"csrf": csrf_of(page.text)})
+                         data={"csrf_token": csrf_of(page.text)})
     assert res.status_code == 403 and "insufficient_role" in res.text
     assert (await api.get(f"/api/v1/zaps/{zap['id']}")).json()["enabled"] is True

@@ -15,23 +15,23 @@ async def test_create_test_and_delete(api: Api) -> None:
     assert 'type="password" id="f-values-secret"' in page.text
     token = csrf_of(page.text)
     missing = await api.post("/connections/new", data={
-        "csrf": token, "connector": "webhook_secret", "name": "hooks", "op": "save"})
+        "csrf_token": token, "connector": "webhook_secret", "name": "hooks", "op": "save"})
     assert missing.status_code == 400
     assert 'id="f-values-secret-err">Field required' in missing.text
     made = await api.post("/connections/new", data={
-        "csrf": token, "connector": "webhook_secret", "name": "hooks", "op": "save",
+        "csrf_token": token, "connector": "webhook_secret", "name": "hooks", "op": "save",
         "values.secret": SECRET})
     assert made.status_code == 303, made.text
     listed = await api.get("/connections")
     assert "hooks" in listed.text and SECRET not in listed.text
     conn = (await api.get("/api/v1/connections")).json()[0]
-    tested = await api.post(f"/connections/{conn['id']}/test", data={"csrf": token})
+    tested = await api.post(f"/connections/{conn['id']}/test", data={"csrf_token": token})
     assert tested.status_code == 303 and "test+ok" in tested.headers["location"]
     zap = {"name": "signed", "trigger": {"kind": "webhook", "config": {
         "signature": "hmac", "connection": "hooks"}},
         "steps": [{"id": "t", "use": "core.transform", "input": {}}]}
     assert (await api.post("/api/v1/zaps", json=zap)).status_code == 201
-    refused = await api.post(f"/connections/{conn['id']}/delete", data={"csrf": token})
+    refused = await api.post(f"/connections/{conn['id']}/delete", data={"csrf_token": token})
     assert refused.status_code == 409
     assert "connection_in_use" in refused.text and "signed" in refused.text
 

@@ -12,7 +12,7 @@ ZAP = {"name": "hello", "trigger": {"kind": "manual"},
 
 
 def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
     assert found, "no CSRF field in the page"
     return found.group(1)
 

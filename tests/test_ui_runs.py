@@ -34,16 +34,16 @@ async def test_cancel_and_retry_buttons(api: Api) -> None:
     page = await api.get(f"/runs/{run['id']}")
     token = csrf_of(page.text)
     viewer = await viewer_token(api)
-    refused = await api.post(f"/runs/{run['id']}/cancel", token=viewer, data={"csrf": token})
+    refused = await api.post(f"/runs/{run['id']}/cancel", token=viewer, data={"csrf_token": token})
     assert refused.status_code == 403
-    res = await api.post(f"/runs/{run['id']}/cancel", data={"csrf": token})
+    res = await api.post(f"/runs/{run['id']}/cancel", data={"csrf_token": token})
     final = (await api.get(f"/api/v1/runs/{run['id']}")).json()["status"]
     if res.status_code == 303:  # cancelled before the worker finished it
         assert final in ("cancelled", "succeeded")
     else:
         assert res.status_code == 409 and "run_not_cancellable" in res.text
     if final == "cancelled":
-        again = await api.post(f"/runs/{run['id']}/retry", data={"csrf": token})
+        again = await api.post(f"/runs/{run['id']}/retry", data={"csrf_token": token})
         assert again.status_code == 303
     forged = await api.post(f"/runs/{run['id']}/retry", data={})
     assert forged.status_code == 403 and "csrf_failed" in forged.text

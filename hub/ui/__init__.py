@@ -16,7 +16,16 @@ from fastapi.staticfiles import StaticFiles
 from hub.errors import HubError
 from hub.ui import docs
 from hub.ui.auth import SignInRequired
-from hub.ui.pages import approvals, connections, home, run_detail, runs, zap_extras, zaps
+from hub.ui.pages import (
+    account,
+    approvals,
+    connections,
+    home,
+    run_detail,
+    runs,
+    zap_extras,
+    zaps,
+)
 from hub.ui.render import render
 
 
@@ -29,7 +38,7 @@ def install(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=str(files("hub.ui") / "static")),
               name="ui-static")
     docs.install(app)
-    for module in (home, zap_extras, zaps, runs, run_detail, approvals, connections):
+    for module in (account, home, zap_extras, zaps, runs, run_detail, approvals, connections):
         app.include_router(module.router)
     api_handler = app.exception_handlers[HubError]
 

@@ -1,30 +1,30 @@
 """Who is looking at a page, and the CSRF check on every form post.
 
-All page handlers resolve their principal here, in one place: from the ``Authorization:
-Bearer`` header (API tokens, e.g. from a browser extension or a test harness) or, once a
-session cookie is present, from that session. A page without a principal redirects to the
-sign-in page. Every form carries a token bound to the credential that signed the page in
-(an HMAC keyed by that credential's hash), so another site cannot post a form on a user's
-behalf; posts with a foreign ``Origin`` are refused as well.
+All page handlers resolve their principal here, in one place: from the session cookie
+(``hub.services.auth``) or an ``Authorization: Bearer`` API token. A page without a principal
+redirects to the sign-in page. Every form carries the CSRF token of the credential that signed
+the page in (``hub.web.csrf``), so another site cannot post a form on a user's behalf; posts
+with a foreign ``Origin`` are refused as well.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import Depends, Request
 
 from hub.errors import Forbidden, HubError, Unauthorized
+from hub.services.auth import session_principal, whoami
 from hub.services.identity import Principal, authenticate
+from hub.web import csrf
 from hub.web.deps import HubDep
 
 MAX_FORM_BYTES = 1_048_576
 MAX_FORM_FIELDS = 2_000
-CSRF_FIELD = "csrf"
+CSRF_FIELD = csrf.FIELD
 
 
 class SignInRequired(Exception):
@@ -45,39 +45,33 @@ class PageContext:
 
     principal: Principal
     csrf: str
+    me: dict[str, Any] | None = None  # who is signed in, and their workspaces (sessions)
 
-    def can(self, role: str) -> bool:
-        try:
-            self.principal.require(role)
-        except Forbidden:
-            return False
-        return True
+    def can(self, permission: str) -> bool:
+        return self.principal.can(permission)
 
 
-def _credential(request: Request) -> str | None:
+def _bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
 
 
-def csrf_for(credential: str) -> str:
-    key = hashlib.sha256(credential.encode()).digest()
-    return hmac.new(key, b"zaphub page form", hashlib.sha256).hexdigest()
-
-
 async def page_principal(request: Request, hub: HubDep) -> Principal:
     """The signed-in principal of a page request (redirects to sign-in when there is none)."""
     request.state.ui = True
-    credential = _credential(request)
+    bearer, cookie = _bearer(request), csrf.session_cookie(request)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if credential is None:
+    if bearer is None and cookie is None:
         raise SignInRequired(target)
     try:
-        principal = await authenticate(hub, credential)
+        principal = await (authenticate(hub, bearer) if bearer is not None
+                           else session_principal(hub, cookie))
     except Unauthorized as exc:
         raise SignInRequired(target) from exc
-    request.state.page = PageContext(principal, csrf_for(credential))
+    me = await whoami(hub, who=principal) if principal.session_id else None
+    request.state.page = PageContext(principal, csrf.token_for(bearer or cookie or ""), me)
     return principal
 
 
@@ -91,8 +85,12 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-async def read_form(request: Request) -> dict[str, list[str]]:
-    """The posted form (URL-encoded, at most 1 MiB and 2,000 fields) after the CSRF check."""
+async def parse_form(request: Request) -> dict[str, list[str]]:
+    """The posted URL-encoded form (at most 1 MiB and 2,000 fields), after an ``Origin``
+    check; no CSRF token needed (for the sign-in and link pages, before any session)."""
+    request.state.ui = True
+    if not _same_origin(request):
+        raise Forbidden("the form was posted from another site", code="csrf_failed")
     if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
         raise HubError("the form is larger than 1 MiB", code="payload_too_large", status=413)
     body = bytearray()
@@ -109,9 +107,14 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     form: dict[str, list[str]] = {}
     for name, value in pairs:
         form.setdefault(name, []).append(value)
+    return form
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """The posted form of a signed-in page, after the CSRF check."""
+    form = await parse_form(request)
     page: PageContext = request.state.page
-    sent = (form.get(CSRF_FIELD) or [""])[0]
-    if not _same_origin(request) or not hmac.compare_digest(sent, page.csrf):
+    if not hmac.compare_digest((form.get(CSRF_FIELD) or [""])[0], page.csrf):
         raise Forbidden("the form's security token is missing or stale: reload the page and "
                         "try again", code="csrf_failed")
     return form

@@ -60,13 +60,13 @@ def _place(fields: list[forms.Field], errors: list[dict[str, str]]) -> list[dict
 @router.get("/connections/new", response_class=HTMLResponse)
 async def new_connection(request: Request, hub: HubDep, who: PageUser,
                          connector: str = "") -> HTMLResponse:
-    who.require("editor")
+    who.require("connections.write")
     return _form_page(request, hub, connector[:64], {}, [])
 
 
 @router.post("/connections/new", response_class=HTMLResponse)
 async def create(request: Request, hub: HubDep, who: PageUser) -> Response:
-    who.require("editor")
+    who.require("connections.write")
     form = await read_form(request)
     key, name = first(form, "connector")[:64], first(form, "name").strip()
     connectors = _connectors(hub)
@@ -91,7 +91,7 @@ async def create(request: Request, hub: HubDep, who: PageUser) -> Response:
 @router.post("/connections/oauth")
 async def connect(request: Request, hub: HubDep, who: PageUser) -> Response:
     """Start the OAuth flow and send the browser to the provider."""
-    who.require("editor")
+    who.require("connections.write")
     form = await read_form(request)
     started = await oauth.start(hub, workspace_id=who.workspace_id,
                                 connector=first(form, "connector")[:64],
@@ -106,7 +106,7 @@ async def act(connection_id: str, action: str, request: Request, hub: HubDep,
               who: PageUser) -> Response:
     if action not in ("test", "delete"):
         raise HubError("no such action", code="not_found", status=404)
-    who.require("editor")
+    who.require("connections.write")
     await read_form(request)
     ws, cid = who.workspace_id, connection_id[:64]
     if action == "delete":

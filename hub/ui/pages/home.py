@@ -22,8 +22,3 @@ async def dashboard(request: Request, hub: HubDep, who: PageUser) -> HTMLRespons
     recent = await run_service.list_runs(hub, workspace_id=ws, limit=10)
     return render(request, "dashboard.html", counts=counts, zaps=zaps, runs=recent["items"],
                   zap_names={z["id"]: z["name"] for z in zaps})
-
-
-@router.get("/sign-in", response_class=HTMLResponse)
-async def sign_in(request: Request) -> HTMLResponse:
-    return render(request, "signin.html")

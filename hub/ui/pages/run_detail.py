@@ -48,7 +48,7 @@ async def run_action(run_id: str, action: str, request: Request, hub: HubDep,
                      who: PageUser) -> Response:
     if action not in ("cancel", "retry"):
         raise NotFound("no such action", code="not_found")
-    who.require("editor")
+    who.require("runs.write")
     await read_form(request)
     do = run_service.cancel_run if action == "cancel" else run_service.rerun
     await do(hub, workspace_id=who.workspace_id, run_id=run_id[:64])

@@ -25,7 +25,7 @@ async def toggle(zap_id: str, action: str, request: Request, hub: HubDep,
                  who: PageUser) -> Response:
     if action not in ("enable", "disable"):
         raise HubError("no such action", code="not_found", status=404)
-    who.require("editor")
+    who.require("zaps.write")
     await read_form(request)
     await zap_service.set_enabled(hub, workspace_id=who.workspace_id, zap_id=zap_id[:64],
                                   enabled=action == "enable")
@@ -61,13 +61,13 @@ async def versions(zap_id: str, request: Request, hub: HubDep, who: PageUser,
 
 @router.get("/zaps-import", response_class=HTMLResponse)
 async def import_form(request: Request, who: PageUser) -> HTMLResponse:
-    who.require("editor")
+    who.require("zaps.write")
     return render(request, "import.html", text="", errors=[])
 
 
 @router.post("/zaps-import", response_class=HTMLResponse)
 async def import_post(request: Request, hub: HubDep, who: PageUser) -> Response:
-    who.require("editor")
+    who.require("zaps.write")
     text = first(await read_form(request), "document")
     limits = {"max_bytes": hub.settings.api_max_body, "max_depth": hub.settings.max_json_depth}
     try:

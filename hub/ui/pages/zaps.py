@@ -65,7 +65,7 @@ async def _builder(request: Request, hub: Hub, who: Principal, draft: Draft,
 
 @router.get("/zaps/new", response_class=HTMLResponse)
 async def new_zap(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
-    who.require("editor")
+    who.require("zaps.write")
     return await _builder(request, hub, who, Draft(copy.deepcopy(NEW_ZAP)), None)
 
 
@@ -86,7 +86,7 @@ async def _save(hub: Hub, who: Principal, doc: dict[str, Any],
 
 async def _post(request: Request, hub: Hub, who: Principal,
                 zap: dict[str, Any] | None) -> Response:
-    who.require("editor")
+    who.require("zaps.write")
     form = await read_form(request)
     cat = builder.Catalog.of(build_catalog(hub.registry))
     doc, problems = builder.from_form(form, cat)

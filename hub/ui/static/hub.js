@@ -3,6 +3,9 @@
 
 // Changing the app/action or the trigger kind redraws the form for it (same as the button).
 function setupRefresh() {
+  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.requestSubmit());
+  });
   document.querySelectorAll("select[data-refresh]").forEach((select) => {
     select.addEventListener("change", () => {
       const button = select.form && select.form.querySelector("[data-refresh-button]");
