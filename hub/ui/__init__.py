@@ -18,6 +18,8 @@ from hub.ui import docs
 from hub.ui.auth import SignInRequired
 from hub.ui.pages import (
     account,
+    admin,
+    admin_people,
     approvals,
     connections,
     home,
@@ -38,7 +40,8 @@ def install(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=str(files("hub.ui") / "static")),
               name="ui-static")
     docs.install(app)
-    for module in (account, home, zap_extras, zaps, runs, run_detail, approvals, connections):
+    for module in (account, home, zap_extras, zaps, runs, run_detail, approvals, connections,
+                   admin, admin_people):
         app.include_router(module.router)
     api_handler = app.exception_handlers[HubError]
 
