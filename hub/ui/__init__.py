@@ -25,6 +25,7 @@ from hub.ui.pages import (
     home,
     run_detail,
     runs,
+    tables,
     zap_extras,
     zaps,
 )
@@ -41,7 +42,7 @@ def install(app: FastAPI) -> None:
               name="ui-static")
     docs.install(app)
     for module in (account, home, zap_extras, zaps, runs, run_detail, approvals, connections,
-                   admin, admin_people):
+                   admin, admin_people, tables):
         app.include_router(module.router)
     api_handler = app.exception_handlers[HubError]
 
