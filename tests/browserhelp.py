@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from serverhelp import _wait_for as wait_for
+from serverhelp import free_port
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--disable-component-update",
@@ -46,3 +53,36 @@ def shot(page: object, tmp_path: Path, name: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target), full_page=True)  # type: ignore[attr-defined]
     return target
+
+
+@dataclass
+class Site:
+    """A running ``hub serve``: its base URL and the setup link it printed."""
+
+    base: str
+    setup: str
+    log: Path
+
+
+@contextmanager
+def ui_server(data_dir: Path, **settings: str) -> Iterator[Site]:
+    """`python -m hub serve` on a free port (``HUB_<NAME>`` settings); stopped on exit."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env |= {"HUB_DATA_DIR": str(data_dir), "HUB_PORT": str(port), "HUB_POLL_INTERVAL": "0.05"}
+    env |= {f"HUB_{k.upper()}": v for k, v in settings.items()}
+    log = data_dir.parent / f"{data_dir.name}.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, cwd=data_dir.parent)
+        try:
+            link = wait_for(r"(/setup\?token=zl_[A-Za-z0-9_-]{20,})", log, proc)
+            wait_for("Uvicorn running", log, proc)
+            yield Site(f"http://127.0.0.1:{port}", link, log)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
