@@ -86,3 +86,25 @@ async def test_docs_and_redoc_are_served_offline(api: Api) -> None:
         assert res.status_code == 200 and len(res.content) > 10_000
     css = await api.client.get("/ui/static/hub.css")
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+
+async def test_hostile_input_gets_clear_page_errors(api: Api) -> None:
+    page = await api.get("/zaps/new")
+    token = csrf_of(page.text)
+    huge = await api.post("/zaps/new", content=b"csrf_token=" + b"a" * 1_100_000,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert huge.status_code == 413 and "payload_too_large" in huge.text
+    many = "&".join(f"f{i}=1" for i in range(3000))
+    res = await api.post("/zaps/new", content=f"csrf_token={token}&{many}".encode(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert res.status_code == 400 and "malformed_form" in res.text
+    res = await api.post("/zaps/new", content=b"csrf_token=\xff\xfe",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert res.status_code == 400 and "malformed_form" in res.text
+    res = await api.post("/zaps/new", data={"csrf_token": token, "step_count": "99999999",
+                                            "op": "refresh"})
+    assert res.status_code == 200 and res.text.count('name="steps[') < 500 * 20
+    res = await api.get("/runs?status=" + "x" * 100)
+    assert res.status_code == 422 and "text/html" in res.headers["content-type"]
+    res = await api.get("/zaps/" + "z" * 5000)
+    assert res.status_code == 404 and "zap_not_found" in res.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -33,7 +34,11 @@ from hub.ui.render import render
 
 
 def _is_page(request: Request) -> bool:
-    return bool(getattr(request.state, "ui", False))
+    """Whether the request is for a page (its errors are pages too), not the API."""
+    if getattr(request.state, "ui", False):
+        return True
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return getattr(endpoint, "__module__", "").startswith("hub.ui.pages")
 
 
 def install(app: FastAPI) -> None:
@@ -56,5 +61,16 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, SignInRequired)
         return RedirectResponse(exc.location, status_code=303)
 
+    invalid_handler = app.exception_handlers[RequestValidationError]
+
+    async def invalid(request: Request, exc: Exception) -> Response:
+        if not (_is_page(request) and isinstance(exc, RequestValidationError)):
+            return await invalid_handler(request, exc)
+        where = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors())
+        return render(request, "error.html", status=422, title="Invalid request",
+                      message=f"These values are not valid here: {where}",
+                      code="invalid_request")
+
     app.add_exception_handler(HubError, hub_error)
+    app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(SignInRequired, sign_in)
