@@ -86,3 +86,22 @@ def ui_server(data_dir: Path, **settings: str) -> Iterator[Site]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length)
+          && !e.getAttribute('aria-label'))
+  .map(e => e.name || e.id)"""
+
+
+def check_page(page: object) -> None:
+    """Every control labelled, one h1, a language; on a phone, no sideways scrolling."""
+    assert page.evaluate(UNLABELLED) == [], page.url  # type: ignore[attr-defined]
+    assert page.locator("h1").count() == 1, page.url  # type: ignore[attr-defined]
+    assert page.evaluate("document.documentElement.lang") == "en"  # type: ignore[attr-defined]
+    size = page.viewport_size  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    wide = page.evaluate(  # type: ignore[attr-defined]
+        "document.documentElement.scrollWidth - window.innerWidth")
+    page.set_viewport_size(size)  # type: ignore[attr-defined]
+    assert wide <= 1, f"{page.url} scrolls sideways on a phone by {wide}px"  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browserhelp import Site, browser, shot, ui_server  # noqa: F401
+from browserhelp import Site, browser, check_page, shot, ui_server  # noqa: F401
 
 SECRET = "whsec_ui_e2e_4f1c9a7b2d8e6f3a1b0c"
 PASSWORD = "a long owner passphrase"
@@ -112,6 +112,7 @@ def _build_zap(page, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("text=Saved as version 1")
     shot(page, tmp_path, "builder")
+    check_page(page)
     return page.locator("#hook-url").input_value()
 
 
@@ -128,6 +129,7 @@ def test_end_to_end(browser, site: Site,  # type: ignore[no-untyped-def]  # noqa
     owner_ctx, owner = _sign_up(browser, server.base, server.setup, "owner@example.test",
                                 PASSWORD)
     shot(owner, tmp_path, "dashboard")
+    check_page(owner)
     approver_link = _invite(owner, "ada@example.test", "admin")
     viewer_link = _invite(owner, "vic@example.test", "viewer")
     _connection(owner, "webhook_secret", "hooks", "Signing secret", SECRET)
@@ -143,6 +145,7 @@ def test_end_to_end(browser, site: Site,  # type: ignore[no-untyped-def]  # noqa
     run_id = sent.json()["run_id"]
     owner.locator(f'tr[data-run="{run_id}"] .s-waiting').wait_for(timeout=30_000)  # live
     shot(owner, tmp_path, "runs")
+    check_page(owner)
     # the owner edited the zap: separation of duties keeps them from approving
     owner.goto("/inbox")
     owner.get_by_role("link", name=re.compile("^apr_")).first.click()
@@ -154,6 +157,7 @@ def test_end_to_end(browser, site: Site,  # type: ignore[no-untyped-def]  # noqa
     ada.goto("/inbox")
     ada.get_by_role("link", name=re.compile("^apr_")).first.click()
     shot(ada, tmp_path, "approval")
+    check_page(ada)
     _fill(ada, "Comment", "confirmed with facilities")
     ada.get_by_role("button", name="Approve").click()
     ada.wait_for_selector("text=Your decision was recorded")
@@ -163,11 +167,17 @@ def test_end_to_end(browser, site: Site,  # type: ignore[no-untyped-def]  # noqa
     text = owner.locator("main").inner_text()
     assert "Model mock" in text and "policy 'default'" in text and "fire emergency" in text
     shot(owner, tmp_path, "run")
+    check_page(owner)
     owner.goto("/admin/audit?action=approval.*")
     assert "approval.approved" in owner.content() and "approval.refused" in owner.content()
     owner.get_by_role("button", name="Verify the chain").click()
     assert "The chain is intact" in owner.content()
     shot(owner, tmp_path, "audit")
+    check_page(owner)
+    for path in ("/connections", "/admin/members", "/admin/ai", "/admin/usage",
+                 "/admin/plugins", "/zaps", "/inbox"):
+        owner.goto(path)
+        check_page(owner)
     # a form posted without the session's token is refused
     owner.goto("/zaps")
     zap_path = owner.get_by_role("link", name="triage").get_attribute("href")
