@@ -160,3 +160,29 @@ async def test_viewer_cannot_edit(api: Api) -> None:
                          data={"csrf_token": csrf_of(page.text)})
     assert res.status_code == 403 and "insufficient_role" in res.text
     assert (await api.get(f"/api/v1/zaps/{zap['id']}")).json()["enabled"] is True
+
+
+async def test_test_a_step_on_sample_data(api: Api) -> None:
+    zap = (await api.post("/api/v1/zaps", json=ZAP)).json()
+    first = await api.post(f"/api/v1/zaps/{zap['id']}/runs?wait=10", json={"input": {"x": 7}})
+    assert first.json()["status"] == "succeeded"
+    page = await api.get(f"/zaps/{zap['id']}")
+    assert "&#34;x&#34;: 7" in page.text  # the sample comes from the latest run
+    tested = await post_builder(api, f"/zaps/{zap['id']}", page.text, op="test:0",
+                                sample='{"trigger": {"x": "from the sample"}}')
+    assert tested.status_code == 200
+    result = re.search(r'id="test-0">(.*?)</div>', tested.text, re.S)
+    assert result and "the step would run" in result.group(1)
+    assert "from the sample" in result.group(1) and "Nothing was sent" in result.group(1)
+    runs = (await api.get("/api/v1/runs", params={"zap_id": zap["id"]})).json()["items"]
+    assert len(runs) == 1  # testing ran nothing
+    skipped = await post_builder(api, f"/zaps/{zap['id']}", page.text, op="test:0",
+                                 **{"steps[0].when": "trigger.go"})
+    assert "would be skipped" in skipped.text
+    bad = await post_builder(api, f"/zaps/{zap['id']}", page.text, op="test:0", sample="{no")
+    assert bad.status_code == 400 and "not valid JSON" in bad.text
+    refused = await post_builder(api, f"/zaps/{zap['id']}", page.text, op="run")
+    assert refused.status_code == 400 and "confirmation_required" in refused.text
+    ran = await post_builder(api, f"/zaps/{zap['id']}", page.text, op="run", confirm_run="1",
+                             sample='{"trigger": {"x": 8}}')
+    assert ran.status_code == 303 and ran.headers["location"].startswith("/runs/run_")

@@ -20,7 +20,7 @@ from hub.zaps.approval import ApprovalSpec
 
 MAX_STEPS = 500
 DEFAULT_USE = "core.transform"
-_OP = re.compile(r"^(add|refresh|save|test|remove|up|down)(?::(\d{1,3}))?$")
+_OP = re.compile(r"^(add|refresh|save|run|test|remove|up|down)(?::(\d{1,3}))?$")
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,7 @@ class StepView:
     use: str
     title: str
     picks: list[str] = field(default_factory=list)
+    test: dict[str, Any] | None = None
 
 
 def _text(name: str, label: str, value: Any, help: str = "", required: bool = False,
@@ -229,6 +230,7 @@ class BuilderView:
     rest: str
     errors: list[dict[str, str]]
     sample: dict[str, Any] | None = None
+    sample_text: str = ""
 
 
 def view(doc: dict[str, Any], cat: Catalog, connections: dict[str, list[str]],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,10 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hub.context import Hub
 from hub.errors import HubError, ZapInvalid
 from hub.services import connections as connection_service
+from hub.services import runs as run_service
 from hub.services import zaps as zap_service
 from hub.services.catalog import build_catalog
 from hub.services.identity import Principal
-from hub.ui import builder, samples
+from hub.ui import builder, dryrun, samples
 from hub.ui.auth import PageUser, first, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
@@ -47,6 +50,8 @@ class Draft:
     doc: dict[str, Any]
     errors: list[dict[str, str]] = field(default_factory=list)
     status: int = 200
+    sample: str | None = None  # the test data typed in the form
+    test: tuple[int, dict[str, Any]] | None = None  # a step's dry-run result
 
 
 async def _builder(request: Request, hub: Hub, who: Principal, draft: Draft,
@@ -56,6 +61,10 @@ async def _builder(request: Request, hub: Hub, who: Principal, draft: Draft,
                          draft.errors)
     if zap is not None:
         await samples.add_picks(hub, who.workspace_id, zap["id"], built)
+    built.sample_text = draft.sample if draft.sample is not None else json.dumps(
+        dryrun.sample_of(built.sample), indent=2, ensure_ascii=False)
+    if draft.test is not None and draft.test[0] < len(built.steps):
+        built.steps[draft.test[0]].test = draft.test[1]
     return render(request, "builder.html", status=draft.status, b=built, zap=zap,
                   heading=f"Zap: {zap['name']}" if zap else "New zap",
                   action=f"/zaps/{zap['id']}" if zap else "/zaps/new",
@@ -92,6 +101,11 @@ async def _post(request: Request, hub: Hub, who: Principal,
     doc, problems = builder.from_form(form, cat)
     op, index = builder.parse_op(first(form, "op"))
     errors = [{"path": k, "message": v} for k, v in problems.items()]
+    if op == "run" and zap is not None:
+        return await _run_sample(hub, who, zap, form)
+    if op == "test" and not errors and index is not None:
+        return await _test(request, hub, who, Draft(doc, sample=first(form, "sample")),
+                           (index, zap))
     if op != "save" or errors:
         builder.apply_op(doc, op, index)
         return await _builder(request, hub, who, Draft(doc, errors, 422 if errors else 200),
@@ -106,6 +120,36 @@ async def _post(request: Request, hub: Hub, who: Principal,
         errors = [{"path": FIELD_ERRORS[exc.code], "message": exc.message}]
         return await _builder(request, hub, who, Draft(doc, errors, 409), zap)
     return RedirectResponse(f"/zaps/{saved['id']}?saved={saved['version']}", status_code=303)
+
+
+async def _test(request: Request, hub: Hub, who: Principal, draft: Draft,
+                target: tuple[int, dict[str, Any] | None]) -> HTMLResponse:
+    """The builder with step ``index`` tested on the form's sample (nothing is called)."""
+    index, zap = target
+    try:
+        sample = dryrun.parse_sample(draft.sample or "")
+        if not 0 <= index < len(draft.doc["steps"]):
+            raise HubError("no such step", code="invalid_form")
+        draft.test = (index, await asyncio.to_thread(
+            dryrun.test_step, draft.doc, index, sample, hub.registry))
+    except ZapInvalid as exc:
+        draft.errors, draft.status = exc.errors, 422
+    except HubError as exc:
+        draft.errors, draft.status = [{"path": "", "message": exc.message}], exc.status
+    return await _builder(request, hub, who, draft, zap)
+
+
+async def _run_sample(hub: Hub, who: Principal, zap: dict[str, Any],
+                      form: dict[str, list[str]]) -> Response:
+    """Start a real run of the saved zap with the sample's trigger (confirmed by the user)."""
+    who.require("runs.write")
+    if not first(form, "confirm_run"):
+        raise HubError("tick the box to confirm: a real run calls the zap's apps",
+                       code="confirmation_required")
+    sample = dryrun.parse_sample(first(form, "sample"))
+    run = await run_service.start_run(hub, workspace_id=who.workspace_id, zap_id=zap["id"],
+                                      data=sample["trigger"])
+    return RedirectResponse(f"/runs/{run['id']}", status_code=303)
 
 
 @router.post("/zaps/new", response_class=HTMLResponse)
