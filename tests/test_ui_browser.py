@@ -123,6 +123,39 @@ def _signed_post(url: str, payload: dict) -> httpx.Response:  # type: ignore[typ
         "Content-Type": "application/json", "X-Signature": sig})
 
 
+def _audit_and_pages(owner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The audit page shows the approval (and the refused one); every main page is labelled
+    and fits a phone."""
+    owner.goto("/admin/audit?action=approval.*")
+    assert "approval.approved" in owner.content() and "approval.refused" in owner.content()
+    owner.get_by_role("button", name="Verify the chain").click()
+    assert "The chain is intact" in owner.content()
+    shot(owner, tmp_path, "audit")
+    check_page(owner)
+    for path in ("/connections", "/admin/members", "/admin/ai", "/admin/usage",
+                 "/admin/plugins", "/zaps", "/inbox"):
+        owner.goto(path)
+        check_page(owner)
+
+
+def _refusals(browser, server: Site, owner_ctx, owner,  # type: ignore[no-untyped-def]  # noqa: F811
+              viewer_link: str):
+    """A form without the session's token is refused; a viewer sees no edit buttons and
+    their posts are refused. Returns the viewer's browser context."""
+    owner.goto("/zaps")
+    zap_path = owner.get_by_role("link", name="triage").get_attribute("href")
+    forged = owner_ctx.request.post(f"{zap_path}/disable", form={"x": "1"})
+    assert forged.status == 403 and "csrf_failed" in forged.text()
+    viewer_ctx, viewer = _sign_up(browser, server.base, viewer_link, None, "vic's passphrase 42")
+    viewer.goto(zap_path)
+    assert viewer.get_by_role("button", name="Save").count() == 0
+    assert viewer.get_by_role("button", name="Disable").count() == 0
+    token = viewer.locator('input[name="csrf_token"]').first.input_value()
+    refused = viewer_ctx.request.post(f"{zap_path}/disable", form={"csrf_token": token})
+    assert refused.status == 403 and "insufficient_role" in refused.text()
+    return viewer_ctx
+
+
 def test_end_to_end(browser, site: Site,  # type: ignore[no-untyped-def]  # noqa: F811
                     tmp_path: Path) -> None:
     server = site
@@ -168,29 +201,8 @@ def test_end_to_end(browser, site: Site,  # type: ignore[no-untyped-def]  # noqa
     assert "Model mock" in text and "policy 'default'" in text and "fire emergency" in text
     shot(owner, tmp_path, "run")
     check_page(owner)
-    owner.goto("/admin/audit?action=approval.*")
-    assert "approval.approved" in owner.content() and "approval.refused" in owner.content()
-    owner.get_by_role("button", name="Verify the chain").click()
-    assert "The chain is intact" in owner.content()
-    shot(owner, tmp_path, "audit")
-    check_page(owner)
-    for path in ("/connections", "/admin/members", "/admin/ai", "/admin/usage",
-                 "/admin/plugins", "/zaps", "/inbox"):
-        owner.goto(path)
-        check_page(owner)
-    # a form posted without the session's token is refused
-    owner.goto("/zaps")
-    zap_path = owner.get_by_role("link", name="triage").get_attribute("href")
-    forged = owner_ctx.request.post(f"{zap_path}/disable", form={"x": "1"})
-    assert forged.status == 403 and "csrf_failed" in forged.text()
-    # a viewer sees no edit buttons and their posts are refused
-    viewer_ctx, viewer = _sign_up(browser, server.base, viewer_link, None, "vic's passphrase 42")
-    viewer.goto(zap_path)
-    assert viewer.get_by_role("button", name="Save").count() == 0
-    assert viewer.get_by_role("button", name="Disable").count() == 0
-    token = viewer.locator('input[name="csrf_token"]').first.input_value()
-    refused = viewer_ctx.request.post(f"{zap_path}/disable", form={"csrf_token": token})
-    assert refused.status == 403 and "insufficient_role" in refused.text()
+    _audit_and_pages(owner, tmp_path)
+    viewer_ctx = _refusals(browser, server, owner_ctx, owner, viewer_link)
     for ctx in (owner_ctx, ada_ctx, viewer_ctx):
         ctx.close()
 
