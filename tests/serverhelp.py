@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 from apiclient import Api
+from setuphelp import LINK, token_via_setup
 
 from hub.settings import Settings
 from hub.testing.people import owner_token
@@ -70,9 +71,9 @@ def hub_server(data_dir: Path, **settings: str) -> Iterator[Server]:
         proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env, stdout=out,
                                 stderr=subprocess.STDOUT, cwd=data_dir.parent)
         try:
-            token = _wait_for(r"(zh_[A-Za-z0-9_-]{20,})", log, proc)
+            link = _wait_for(LINK.pattern, log, proc)  # the setup link's token
             _wait_for("Uvicorn running", log, proc)
-            yield Server(port, token, log)
+            yield Server(port, token_via_setup(f"http://127.0.0.1:{port}", link), log)
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
