@@ -3,6 +3,7 @@ their fields, versions, enable/disable, import/export, CSRF and roles."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -186,3 +187,24 @@ async def test_test_a_step_on_sample_data(api: Api) -> None:
     ran = await post_builder(api, f"/zaps/{zap['id']}", page.text, op="run", confirm_run="1",
                              sample='{"trigger": {"x": 8}}')
     assert ran.status_code == 303 and ran.headers["location"].startswith("/runs/run_")
+
+
+def test_fields_the_form_does_not_edit_are_kept() -> None:
+    from hub.ui import builder
+
+    step = {"id": "route", "use": "core.transform", "input": {}, "timeout": 12.5,
+            "retry": {"attempts": 3, "factor": 4.0},
+            "branches": [{"name": "big", "when": "trigger.n > `5`",
+                          "steps": [{"id": "tell", "use": "slack.post_message"}]}]}
+    kept = builder.kept_keys(step)
+    assert kept == {"timeout": 12.5, "retry": {"factor": 4.0}, "branches": step["branches"]}
+    shown = builder.nested(step)
+    assert shown[0]["name"] == "path big" and shown[0]["steps"][0]["id"] == "tell"
+    cat = builder.Catalog({}, {}, [], {})
+    form = {"step_count": ["1"], "steps[0].id": ["route"], "steps[0].use": ["core.transform"],
+            "steps[0].input": ["{}"], "steps[0].retry.attempts": ["5"],
+            "steps[0].kept": [json.dumps(kept)]}
+    doc, problems = builder.from_form(form, cat)
+    assert problems == {}
+    assert doc["steps"][0]["retry"] == {"factor": 4.0, "attempts": 5}
+    assert doc["steps"][0]["timeout"] == 12.5 and doc["steps"][0]["branches"] == step["branches"]

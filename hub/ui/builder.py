@@ -19,6 +19,9 @@ from hub.ui.auth import first
 from hub.zaps.approval import ApprovalSpec
 
 MAX_STEPS = 500
+#: Step keys the builder's form edits; the others are kept as they are (``kept_keys``).
+FORM_KEYS = frozenset({"id", "use", "name", "connection", "when", "input", "approval",
+                       "retry"})
 DEFAULT_USE = "core.transform"
 _OP = re.compile(r"^(add|refresh|save|run|test|remove|up|down)(?::(\d{1,3}))?$")
 
@@ -84,15 +87,47 @@ def _step_from_form(form: dict[str, list[str]], index: int, cat: Catalog,
     schema = _input_schema(cat, use)
     step["input"] = forms.parse(schema, f"{path}.input", form, problems) \
         if schema else _json_field(form, f"{path}.input", problems, {})
+    kept = _json_field(form, f"{path}.kept", problems, {})
+    kept = kept if isinstance(kept, dict) else {}
     retry = {k: forms._number(v, ["number"]) for k in ("attempts", "backoff")
              if (v := first(form, f"{path}.retry.{k}").strip())}
     if "attempts" in retry and isinstance(retry["attempts"], float):
         retry["attempts"] = int(retry["attempts"])
+    retry = {**(kept.pop("retry", None) or {}), **retry}
     if retry:
         step["retry"] = retry
     if f"{path}.approval.required" in form:
         step["approval"] = _approval_from_form(form, path, problems)
-    return step
+    return {**kept, **step}
+
+
+def kept_keys(step: dict[str, Any]) -> dict[str, Any]:
+    """What of a step the form does not edit (a timeout, the rest of its retry policy,
+    ``core.paths`` branches and ``core.loop`` steps...): carried through the form as is."""
+    kept = {k: v for k, v in step.items() if k not in FORM_KEYS and v is not None}
+    rest = {k: v for k, v in (step.get("retry") or {}).items() if k not in ("attempts",
+                                                                              "backoff")}
+    if rest:
+        kept["retry"] = rest
+    return kept
+
+
+def nested(step: dict[str, Any]) -> list[dict[str, Any]]:
+    """Branches and loop bodies of a step, as nested lists to show (``name``, ``when``,
+    ``steps``: each ``{id, use, nested}``)."""
+    groups = []
+    for branch in step.get("branches") or []:
+        if isinstance(branch, dict):
+            groups.append({"name": f"path {branch.get('name', '')}", "when": branch.get("when"),
+                           "steps": _inner(branch.get("steps"))})
+    if isinstance(step.get("steps"), list):
+        groups.append({"name": "for each item", "when": None, "steps": _inner(step["steps"])})
+    return groups
+
+
+def _inner(steps: Any) -> list[dict[str, Any]]:
+    return [{"id": s.get("id"), "use": s.get("use"), "when": s.get("when"),
+             "nested": nested(s)} for s in steps or [] if isinstance(s, dict)]
 
 
 @cache
@@ -169,6 +204,8 @@ class StepView:
     inputs: list[forms.Field]
     use: str
     title: str
+    kept: str = "{}"
+    nested: list[dict[str, Any]] = field(default_factory=list)
     picks: list[str] = field(default_factory=list)
     test: dict[str, Any] | None = None
 
@@ -214,7 +251,8 @@ def _step_view(step: dict[str, Any], index: int, cat: Catalog,
             name=f"{path}.connection", label="Connection", kind="select", value=current,
             options=names + ([current] if current and current not in names else []),
             help="Credentials the action uses.", required=True))
-    return StepView(index, fields, inputs, use, action["title"] if action else use)
+    return StepView(index, fields, inputs, use, action["title"] if action else use,
+                    kept=json.dumps(kept_keys(step)), nested=nested(step))
 
 
 @dataclass
