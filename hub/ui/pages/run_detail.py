@@ -23,8 +23,9 @@ from hub.ui.render import environment, render
 from hub.web.deps import HubDep
 
 router = APIRouter(include_in_schema=False)
-#: A live page's stream ends after this long; the browser reconnects by itself.
-STREAM_SECONDS = 300.0
+#: A live page's stream ends after this long and the browser reconnects by itself (3 s
+#: later): a stopping server never waits long for open pages.
+STREAM_SECONDS = 20.0
 POLL_SECONDS = 1.0
 
 
