@@ -190,7 +190,7 @@ async def test_test_a_step_on_sample_data(api: Api) -> None:
 
 
 def test_fields_the_form_does_not_edit_are_kept() -> None:
-    from hub.ui import builder
+    from hub.ui import builder, builder_view
 
     step = {"id": "route", "use": "core.transform", "input": {}, "timeout": 12.5,
             "retry": {"attempts": 3, "factor": 4.0},
@@ -198,7 +198,7 @@ def test_fields_the_form_does_not_edit_are_kept() -> None:
                           "steps": [{"id": "tell", "use": "slack.post_message"}]}]}
     kept = builder.kept_keys(step)
     assert kept == {"timeout": 12.5, "retry": {"factor": 4.0}, "branches": step["branches"]}
-    shown = builder.nested(step)
+    shown = builder_view.nested(step)
     assert shown[0]["name"] == "path big" and shown[0]["steps"][0]["id"] == "tell"
     cat = builder.Catalog({}, {}, [], {})
     form = {"step_count": ["1"], "steps[0].id": ["route"], "steps[0].use": ["core.transform"],

@@ -9,7 +9,7 @@ from hub.services import runs as run_service
 
 if TYPE_CHECKING:
     from hub.context import Hub
-    from hub.ui.builder import BuilderView
+    from hub.ui.builder_view import BuilderView
 
 MAX_DEPTH = 4
 MAX_PICKS = 80

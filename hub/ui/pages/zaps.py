@@ -18,7 +18,7 @@ from hub.services import runs as run_service
 from hub.services import zaps as zap_service
 from hub.services.catalog import build_catalog
 from hub.services.identity import Principal
-from hub.ui import builder, dryrun, samples
+from hub.ui import builder, builder_view, dryrun, samples
 from hub.ui.auth import PageUser, first, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
@@ -57,7 +57,7 @@ class Draft:
 async def _builder(request: Request, hub: Hub, who: Principal, draft: Draft,
                    zap: dict[str, Any] | None) -> HTMLResponse:
     cat = builder.Catalog.of(build_catalog(hub.registry))
-    built = builder.view(draft.doc, cat, await _connections(hub, who.workspace_id),
+    built = builder_view.view(draft.doc, cat, await _connections(hub, who.workspace_id),
                          draft.errors)
     if zap is not None:
         await samples.add_picks(hub, who.workspace_id, zap["id"], built)
