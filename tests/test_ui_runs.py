@@ -54,3 +54,31 @@ async def test_detail_events_say_when_the_status_changed(api: Api) -> None:
     res = await api.get(f"/runs/{run['id']}/events?status=running")
     assert res.headers["content-type"].startswith("text/event-stream")
     assert 'event: changed\ndata: {"id": "' + run["id"] + '", "status": "succeeded"}' in res.text
+
+
+def test_ai_step_details_render() -> None:
+    from starlette.requests import Request
+
+    from hub.services.identity import Principal
+    from hub.ui.auth import PageContext
+    from hub.ui.render import environment
+
+    request = Request({"type": "http", "method": "GET", "path": "/runs/run_x", "headers": [],
+                       "query_string": b""})
+    step = {"step_id": "classify", "status": "succeeded", "attempt": 1, "round": 0,
+            "started_at": 0.0, "duration_ms": 3.0, "input": {"text": "hi"}, "error": None,
+            "output": {"label": "urgent", "model": "mock",
+                       "decision": "answered by mock (policy 'default')",
+                       "usage": {"input_tokens": 42, "output_tokens": 1, "cost": 0.0001},
+                       "governance": [{"stage": "output", "guardrail": "pii", "mode": "redact",
+                                       "outcome": "redacted", "categories": ["email"]}]}}
+    run = {"id": "run_x", "status": "waiting", "zap_id": "zap_x", "zap_version": 1,
+           "source": "manual", "created_at": 0.0, "finished_at": None, "error": None,
+           "trigger": {}, "result": None, "steps": [step]}
+    html = environment().get_template("run.html").render(
+        request=request, page=PageContext(Principal("ws", "usr", "viewer"), "t"), run=run,
+        zap_name="z", final=(), rerunnable=(), cancellable=(),
+        totals={"calls": 1, "input_tokens": 42, "output_tokens": 1, "cost": 0.0001})
+    assert "Model <strong>mock</strong>: answered by mock (policy &#39;default&#39;)" in html
+    assert "42 + 1 tokens" in html and "<td>pii</td><td>redact</td><td>redacted</td>" in html
+    assert "42 input + 1 output tokens" in html and 'href="/inbox"' in html
