@@ -208,3 +208,11 @@ def test_fields_the_form_does_not_edit_are_kept() -> None:
     assert problems == {}
     assert doc["steps"][0]["retry"] == {"factor": 4.0, "attempts": 5}
     assert doc["steps"][0]["timeout"] == 12.5 and doc["steps"][0]["branches"] == step["branches"]
+
+
+async def test_connection_select_offers_the_apps_connections(api: Api) -> None:
+    page = await api.get("/zaps/new")
+    res = await post_builder(api, "/zaps/new", page.text, op="refresh",
+                             **{"steps[0].use": "slack.post_message"})
+    field = re.search(r'<select id="f-steps-0--connection".*?</div>', res.text, re.S)
+    assert field and "/connections/new?connector=slack" in field.group(0)

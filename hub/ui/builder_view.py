@@ -95,7 +95,8 @@ def _step_view(step: dict[str, Any], index: int, cat: Catalog,
         fields.insert(2, forms.Field(
             name=f"{path}.connection", label="Connection", kind="select", value=current,
             options=names + ([current] if current and current not in names else []),
-            help="Credentials the action uses.", required=True))
+            help="Credentials the action uses.", required=True,
+            link=(f"/connections/new?connector={connector}", "Create a connection (new tab)")))
     return StepView(index, fields, inputs, use, action["title"] if action else use,
                     kept=json.dumps(kept_keys(step)), nested=nested(step))
 

@@ -36,6 +36,7 @@ class Field:
     placeholder: str = ""
     error: str = ""
     pickable: bool = False
+    link: tuple[str, str] | None = None  # (href, text) shown after the help
     children: list[Field] = field(default_factory=list)
 
     @property
