@@ -26,8 +26,11 @@ async def _waiting_run(api: Api) -> tuple[str, str]:
 
 async def test_inbox_approve_flow(api: Api) -> None:
     run_id, second = await _waiting_run(api)
-    inbox = await api.get("/inbox", token=second)
-    assert inbox.status_code == 200 and run_id in inbox.text
+    inbox = await api.get("/inbox?mine=true", token=second)
+    assert inbox.status_code == 200 and run_id in inbox.text and "waits for you" in inbox.text
+    made = await api.post("/api/v1/users", json={"email": "e@example.test", "role": "editor"})
+    theirs = await api.get("/inbox?mine=true", token=made.json()["token"])
+    assert theirs.status_code == 200 and run_id not in theirs.text
     link = re.search(r'href="(/inbox/apr_[^"]+)"', inbox.text)
     assert link, inbox.text
     page = await api.get(link.group(1), token=second)

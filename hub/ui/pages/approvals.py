@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from hub.approvals import service
+from hub.approvals.access import is_approver
 from hub.ui.auth import PageUser, first, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
@@ -17,13 +19,24 @@ router = APIRouter(include_in_schema=False)
 Status = Literal["pending", "approved", "rejected", "expired", "cancelled"]
 
 
+class InboxQuery(BaseModel):
+    status: Status = "pending"
+    cursor: str = Field("", max_length=64)
+    mine: bool = Field(False, description="Only what the caller may decide.")
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox(request: Request, hub: HubDep, who: PageUser,
-                status: Annotated[Status, Query()] = "pending",
-                cursor: Annotated[str, Query(max_length=64)] = "") -> HTMLResponse:
-    found = await service.list_approvals(hub, workspace_id=who.workspace_id, status=status,
-                                         limit=50, cursor=cursor or None)
-    return render(request, "inbox.html", items=found["items"], chosen=status,
+                query: Annotated[InboxQuery, Query()]) -> HTMLResponse:
+    found = await service.list_approvals(hub, workspace_id=who.workspace_id,
+                                         status=query.status, limit=50,
+                                         cursor=query.cursor or None)
+    page = request.state.page
+    email = page.me["user"]["email"] if page.me else None
+    items = [{**a, "for_me": is_approver(who, a["approvers"], email)} for a in found["items"]]
+    if query.mine:
+        items = [a for a in items if a["for_me"]]
+    return render(request, "inbox.html", items=items, chosen=query.status, mine=query.mine,
                   next_cursor=found["next_cursor"], statuses=Status.__args__)
 
 
