@@ -91,3 +91,22 @@ async def test_invitation_and_reset_pages(site: tuple[httpx.AsyncClient, str]) -
     changed = await client.post("/reset-password", data={"token": reset.json()["token"],
                                                          "password": "a brand new passphrase"})
     assert changed.status_code == 303 and changed.headers["location"] == "/sign-in?reset=1"
+
+
+async def test_workspace_switcher(site: tuple[httpx.AsyncClient, str]) -> None:
+    client, token = site
+    await _setup(client, token)
+    me = await client.get("/api/v1/auth/me")
+    made = await client.post("/api/v1/workspaces", json={"name": "Second"},
+                             headers={"X-CSRF-Token": me.json()["csrf_token"]})
+    assert made.status_code == 201, made.text
+    home = await client.get("/")
+    assert 'id="ws-switch"' in home.text and ">Second (owner)</option>" in home.text
+    switched = await client.post("/workspace", data={
+        "csrf_token": csrf_of(home.text), "workspace_id": made.json()["id"]})
+    assert switched.status_code == 303
+    now = await client.get("/api/v1/auth/me")
+    assert now.json()["workspace_id"] == made.json()["id"]
+    refused = await client.post("/workspace", data={
+        "csrf_token": csrf_of(home.text), "workspace_id": "ws_nope"})
+    assert refused.status_code in (403, 404) and 'role="alert"' in refused.text
