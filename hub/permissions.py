@@ -48,6 +48,11 @@ READ_ONLY = frozenset(p for p in PERMISSIONS if p in {"read", "tokens.own"}
                       or p.endswith(".read"))
 
 
+#: permissions a token limited to named zaps keeps (each route then checks the zap)
+ZAP_SCOPED = frozenset({"read", "write", "zaps.read", "zaps.write", "runs.read", "runs.write",
+                        "tokens.own", "approvals.read", "approvals.decide"})
+
+
 def rank(role: str) -> int:
     """The role's position in ``ROLES`` (unknown roles rank below viewer)."""
     return ROLES.index(role) if role in ROLES else -1

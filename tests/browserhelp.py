@@ -27,9 +27,11 @@ def chromium_path() -> str | None:
     return found if found and Path(found).exists() else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """A headless Chromium, or a skip that says what is missing."""
+    """A headless Chromium for the browser test module, or a skip that says what is missing.
+    Module-scoped: Playwright's synchronous API holds the thread's event loop while it runs,
+    so it must stop before other (asyncio) test modules run in the same process."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

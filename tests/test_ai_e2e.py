@@ -17,6 +17,7 @@ from aiohttp import web
 from apiclient import Api
 
 from hub.settings import Settings
+from hub.testing.people import owner_token
 from hub.web.app import create_app
 
 KEY = "sk-e2e-provider-key-4f1c9a7b2d"
@@ -71,14 +72,14 @@ async def provider() -> AsyncIterator[Provider]:
 @pytest.fixture
 async def open_api(settings: Settings) -> AsyncIterator[Api]:
     """The real app, allowed to reach loopback (``egress_allow``)."""
-    tokens: list[str] = []
     settings = settings.model_copy(update={"poll_interval": 0.05,
                                            "egress_allow": "127.0.0.1/32"})
-    app = create_app(settings, on_setup_token=lambda tok, _s: tokens.append(tok))
+    app = create_app(settings, on_setup_token=lambda tok, _s: None)
     async with app.router.lifespan_context(app):
+        token = await owner_token(app.state.hub)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
-            yield Api(app, client, tokens[0])
+            yield Api(app, client, token)
 
 
 async def configure(api: Api, provider: Provider) -> str:

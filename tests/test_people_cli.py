@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_cli import cli  # noqa: F401 - the CLI fixture
+from test_cli import cli as cli_fixture
+
+cli = cli_fixture  # the CLI fixture, under its name
 
 
-def test_users_invite_roles_and_links(cli) -> None:  # type: ignore[no-untyped-def]
+def test_users_invite_roles_and_links(cli)   -> None:  # type: ignore[no-untyped-def]
     setup = cli("users", "setup-link")
     assert setup.exit_code == 0 and "/setup?token=zl_" in setup.stdout
     link = cli("users", "invite", "Ann@X.io", "--role", "editor")

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import BaseModel, SecretStr
+from setuphelp import LINK, token_via_setup
 from test_e2e import _free_port, _stop, _wait_for
 from vaulthelp import SECRET, VALUES, echo_zap
 
@@ -85,8 +86,9 @@ def test_real_serve_log_and_responses_hold_no_secret(settings, tmp_path: Path) -
         proc = subprocess.Popen([sys.executable, str(TESTS / "plugins" / "vault_serve.py"),
                                  "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            token = _wait_for(r"(zh_[A-Za-z0-9_-]{20,})", log_path).group(1)
+            link = _wait_for(LINK.pattern, log_path).group(1)
             _wait_for("Uvicorn running", log_path)
+            token = token_via_setup(f"http://127.0.0.1:{port}", link)
             texts = _exercise(f"http://127.0.0.1:{port}", token)
         finally:
             assert _stop(proc) in (0, -signal.SIGTERM)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import test_oauth
 import test_oauth_app
+from setuphelp import LINK, token_via_setup
 from test_e2e import _free_port, _stop, _wait_for
 from test_oauth import CLIENT_ID, CLIENT_SECRET, Provider
 from test_oauth_app import _authorize, _expire, _run
@@ -114,8 +115,9 @@ def test_real_serve_oauth_log_holds_no_secret(settings: Any, tmp_path: Path,
         proc = subprocess.Popen([sys.executable, str(TESTS / "plugins" / "vault_oauth_serve.py"),
                                  "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            token = _wait_for(r"(zh_[A-Za-z0-9_-]{20,})", log_path).group(1)
+            link = _wait_for(LINK.pattern, log_path).group(1)
             _wait_for("Uvicorn running", log_path)
+            token = token_via_setup(f"http://127.0.0.1:{port}", link)
             texts = _exercise(f"http://127.0.0.1:{port}", token, provider)
         finally:
             assert _stop(proc) in (0, -signal.SIGTERM)

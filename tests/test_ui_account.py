@@ -24,7 +24,8 @@ async def site(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, str
                      on_setup_token=lambda tok, _s: links.append(tok))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test",
+                                     headers={"Accept": "text/html"}) as client:
             yield client, links[0]
 
 

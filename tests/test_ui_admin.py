@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from apiclient import Api
-from test_ui_pages import ZAP, csrf_of, viewer_token
+from test_ui_pages import ZAP, browser_like, csrf_of, viewer_token  # noqa: F401
 
 
 async def test_members_tokens_and_audit(api: Api) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 
+import httpx
 from apiclient import Api
-from test_ui_pages import csrf_of
+from test_ui_pages import browser_like, csrf_of, session  # noqa: F401
 
 GATED = {"name": "gated", "trigger": {"kind": "manual"},
          "steps": [{"id": "pay", "use": "core.transform",
@@ -24,7 +25,7 @@ async def _waiting_run(api: Api) -> tuple[str, str]:
     return run["id"], made.json()["token"]
 
 
-async def test_inbox_approve_flow(api: Api) -> None:
+async def test_inbox_approve_flow(api: Api, session: httpx.AsyncClient) -> None:  # noqa: F811
     run_id, second = await _waiting_run(api)
     inbox = await api.get("/inbox?mine=true", token=second)
     assert inbox.status_code == 200 and run_id in inbox.text and "waits for you" in inbox.text
@@ -41,7 +42,7 @@ async def test_inbox_approve_flow(api: Api) -> None:
     res = await api.post(link.group(1), data={"csrf_token": csrf_of(mine.text),
                                               "decision": "approve", "input_hash": shown})
     assert res.status_code == 403 and "self_approval_forbidden" in res.text
-    forged = await api.post(link.group(1), token=second, data={"decision": "approve"})
+    forged = await session.post(link.group(1), data={"decision": "approve"})
     assert forged.status_code == 403 and "csrf_failed" in forged.text
     form = {"csrf_token": csrf_of(page.text), "decision": "approve", "comment": "ok by me",
             "input_hash": re.search(r'name="input_hash" value="([^"]+)"', page.text).group(1)}

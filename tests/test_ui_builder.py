@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
 from apiclient import Api
-from test_ui_pages import ZAP, csrf_of, viewer_token
+from test_ui_pages import ZAP, browser_like, csrf_of, session, viewer_token  # noqa: F401
 
 from hub.ui import forms
 
@@ -138,14 +139,15 @@ async def test_name_taken_shows_on_the_name_field(api: Api) -> None:
 
 
 @pytest.mark.parametrize("csrf", [None, "0" * 64])
-async def test_posts_without_the_form_token_are_refused(api: Api, csrf: str | None) -> None:
+async def test_posts_without_the_form_token_are_refused(api: Api, csrf: str | None,
+                                                       session: httpx.AsyncClient) -> None:  # noqa: F811
     zap = (await api.post("/api/v1/zaps", json=ZAP)).json()
     data = {"op": "save", "name": "x"} | ({"csrf_token": csrf} if csrf else {})
-    res = await api.post(f"/zaps/{zap['id']}/disable", data=data)
+    res = await session.post(f"/zaps/{zap['id']}/disable", data=data)
     assert res.status_code == 403 and "csrf_failed" in res.text
-    page = await api.get("/zaps/new")
-    res = await api.post("/zaps/new", data={"csrf_token": csrf_of(page.text)},
-                         headers={"Origin": "http://evil.test"})
+    page = await session.get("/zaps/new")
+    res = await session.post("/zaps/new", data={"csrf_token": csrf_of(page.text)},
+                             headers={"Origin": "http://evil.test"})
     assert res.status_code == 403
     assert (await api.get(f"/api/v1/zaps/{zap['id']}")).json()["enabled"] is True
 

@@ -3,8 +3,9 @@ before saving; errors next to fields; secrets never shown; test; delete refused 
 
 from __future__ import annotations
 
+import httpx
 from apiclient import Api
-from test_ui_pages import csrf_of, viewer_token
+from test_ui_pages import browser_like, csrf_of, session, viewer_token  # noqa: F401
 
 SECRET = "whsec_test_4f1c9a7b2d8e6f3a1b0c"
 
@@ -36,12 +37,12 @@ async def test_create_test_and_delete(api: Api) -> None:
     assert "connection_in_use" in refused.text and "signed" in refused.text
 
 
-async def test_viewer_and_forged_posts(api: Api) -> None:
+async def test_viewer_and_forged_posts(api: Api, session: httpx.AsyncClient) -> None:  # noqa: F811
     viewer = await viewer_token(api)
     page = await api.get("/connections", token=viewer)
     assert page.status_code == 200 and "New connection" not in page.text
     assert (await api.get("/connections/new", token=viewer)).status_code == 403
-    forged = await api.post("/connections/new", data={
+    forged = await session.post("/connections/new", data={
         "connector": "webhook_secret", "name": "x", "values.secret": SECRET})
     assert forged.status_code == 403 and "csrf_failed" in forged.text
     assert (await api.get("/api/v1/connections")).json() == []

@@ -3,12 +3,37 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from apiclient import Api
 
+from hub.services.auth import open_session
+
 ZAP = {"name": "hello", "trigger": {"kind": "manual"},
        "steps": [{"id": "t", "use": "core.transform", "input": {"value": "{{ trigger.x }}"}}]}
+
+
+@pytest.fixture(autouse=True)
+def browser_like(api: Api) -> None:
+    """Requests ask for HTML, as a browser does (other clients get problem+json errors)."""
+    api.client.headers["Accept"] = "text/html,application/xhtml+xml,*/*;q=0.8"
+
+
+@pytest.fixture
+async def session(api: Api) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client signed in as the owner with a session cookie (no API token):
+    its forms need the session's CSRF token."""
+    me = (await api.get("/api/v1/me")).json()
+    hub = api.app.state.hub
+    async with hub.db.write() as conn:
+        signed = await open_session(conn, hub, me["user_id"], me["workspace_id"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api.app),
+                                 base_url="http://hub.test",
+                                 cookies={"zh_session": signed.cookie},
+                                 headers={"Accept": "text/html"}) as client:
+        yield client
 
 
 def csrf_of(html: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import httpx
 from apiclient import Api
-from test_ui_pages import csrf_of, viewer_token
+from test_ui_pages import browser_like, csrf_of, session, viewer_token  # noqa: F401
 
 FAILING = {"name": "boom", "trigger": {"kind": "manual"},
            "steps": [{"id": "t", "use": "core.transform", "input": {"value": "{{ trigger.x }}"}},
@@ -28,7 +29,7 @@ async def test_run_detail_shows_the_timeline(api: Api) -> None:
     assert missing.status_code == 404 and "run_not_found" in missing.text
 
 
-async def test_cancel_and_retry_buttons(api: Api) -> None:
+async def test_cancel_and_retry_buttons(api: Api, session: httpx.AsyncClient) -> None:  # noqa: F811
     zap = (await api.post("/api/v1/zaps", json={**FAILING, "enabled": True})).json()
     run = (await api.post(f"/api/v1/zaps/{zap['id']}/runs", json={"input": {}})).json()
     page = await api.get(f"/runs/{run['id']}")
@@ -45,13 +46,15 @@ async def test_cancel_and_retry_buttons(api: Api) -> None:
     if final == "cancelled":
         again = await api.post(f"/runs/{run['id']}/retry", data={"csrf_token": token})
         assert again.status_code == 303
-    forged = await api.post(f"/runs/{run['id']}/retry", data={})
+    forged = await session.post(f"/runs/{run['id']}/retry", data={})
     assert forged.status_code == 403 and "csrf_failed" in forged.text
 
 
 async def test_detail_events_say_when_the_status_changed(api: Api) -> None:
     run = await _run(api, FAILING, {"x": 1})
-    res = await api.get(f"/runs/{run['id']}/events?status=running")
+    res = await api.client.get(f"/runs/{run['id']}/events?status=running",
+                               headers={**api.auth(), "Accept": "text/event-stream"})
+    assert (await api.get(f"/runs/{run['id']}/events")).status_code == 406
     assert res.headers["content-type"].startswith("text/event-stream")
     assert 'event: changed\ndata: {"id": "' + run["id"] + '", "status": "succeeded"}' in res.text
 

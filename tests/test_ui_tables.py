@@ -3,8 +3,9 @@ CSV import and export; viewers read only; forged posts refused."""
 
 from __future__ import annotations
 
+import httpx
 from apiclient import Api
-from test_ui_pages import csrf_of, viewer_token
+from test_ui_pages import browser_like, csrf_of, session, viewer_token  # noqa: F401
 
 SPEC = {"name": "orders", "key": "ref", "columns": [
     {"name": "ref", "type": "text"}, {"name": "qty", "type": "integer"},
@@ -41,7 +42,7 @@ async def test_browse_edit_import_export(api: Api) -> None:
     assert "B-2" not in (await api.get("/tables/orders")).text
 
 
-async def test_viewer_reads_only(api: Api) -> None:
+async def test_viewer_reads_only(api: Api, session: httpx.AsyncClient) -> None:  # noqa: F811
     await api.post("/api/v1/tables", json=SPEC)
     viewer = await viewer_token(api)
     page = await api.get("/tables/orders", token=viewer)
@@ -52,5 +53,5 @@ async def test_viewer_reads_only(api: Api) -> None:
     refused = await api.post("/tables/orders/insert", token=viewer, data={
         "csrf_token": csrf_of(owner_page.text), "col.ref": "X"})
     assert refused.status_code == 403
-    forged = await api.post("/tables/orders/insert", data={"col.ref": "X"})
+    forged = await session.post("/tables/orders/insert", data={"col.ref": "X"})
     assert forged.status_code == 403 and "csrf_failed" in forged.text

@@ -153,7 +153,7 @@ class RunExecution:
             if not go:
                 return Attempt(skipped=True, started=started)
         try:
-            creds = await step_credentials(self.hub, self.run.workspace_id, cs)
+            creds = await step_credentials(self.hub, self.run.workspace_id, cs, self.run.id)
         except HubError as exc:  # e.g. connection_not_found, needs_reauth: not retryable
             return Attempt(error={"code": exc.code, "message": exc.message}, started=started)
         gov = await governor_for(  # the workspace's AI governance; a zap cannot turn it off

@@ -14,11 +14,12 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from hub.intake.tables import trigger_events
 from hub.store.db import sqlite_pragmas
-from hub.store.tables import runs
+from hub.store.tables import runs, zap_versions
 
 if TYPE_CHECKING:
     from hub.intake.store import Event
@@ -30,10 +31,17 @@ EVENT_COLS = ("id", "workspace_id", "zap_id", "source", "dedupe_key", "run_id", 
               "expires_at")
 
 
-def _insert_sql(table: Any, cols: tuple[str, ...]) -> str:
-    stmt = table.insert().values({c: None for c in cols})
+#: a triggered run acts for the zap's owner: who saved the version it runs
+RUN_OWNER = sa.select(zap_versions.c.created_by).where(
+    zap_versions.c.zap_id == sa.bindparam("owner_zap"),
+    zap_versions.c.version == sa.bindparam("owner_version")).scalar_subquery()
+
+
+def _insert_sql(table: Any, cols: tuple[str, ...], **exprs: Any) -> str:
+    stmt = table.insert().values({**{c: None for c in cols}, **exprs})
     compiled = stmt.compile(dialect=sqlite.dialect())
-    assert tuple(compiled.positiontup or ()) == cols, compiled.positiontup
+    extra = ("owner_zap", "owner_version") if exprs else ()
+    assert tuple(compiled.positiontup or ()) == cols + extra, compiled.positiontup
     return str(compiled)
 
 
@@ -50,7 +58,7 @@ class SqliteBatchWriter:
         self.conn: sqlite3.Connection | None = None
         self.last_checkpoint = time.monotonic()
         self.checkpointing: Future[None] | None = None
-        self.insert_run = _insert_sql(runs, RUN_COLS)
+        self.insert_run = _insert_sql(runs, RUN_COLS, started_by=RUN_OWNER)
         self.insert_event = _insert_sql(trigger_events, EVENT_COLS)
         t = trigger_events.name
         self.select = (f"SELECT id, zap_id, dedupe_key, run_id, expires_at FROM {t} "
@@ -116,7 +124,7 @@ class SqliteBatchWriter:
             if with_runs:
                 conn.executemany(self.insert_run, [
                     (e.run_id, e.workspace_id, e.zap_id, e.zap_version, "queued", e.source,
-                     e.blob, e.now, e.now) for e in with_runs])
+                     e.blob, e.now, e.now, e.zap_id, e.zap_version) for e in with_runs])
             if fresh:
                 conn.executemany(self.insert_event, [
                     (e.event_id, e.workspace_id, e.zap_id, e.source, e.dedupe_key,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from hub.intake.fastsqlite import SqliteBatchWriter, sqlite_path
+from hub.intake.fastsqlite import RUN_OWNER, SqliteBatchWriter, sqlite_path
 from hub.intake.tables import trigger_events, trigger_state
 from hub.store.tables import runs
 
@@ -162,10 +162,11 @@ async def _insert(conn: Any, events: list[Event]) -> None:
         return
     with_runs = [e for e in events if e.blob is not None]
     if with_runs:
-        await conn.execute(runs.insert(), [
+        await conn.execute(runs.insert().values(started_by=RUN_OWNER), [
             {"id": e.run_id, "workspace_id": e.workspace_id, "zap_id": e.zap_id,
              "zap_version": e.zap_version, "status": "queued", "source": e.source,
-             "trigger_data": e.blob, "created_at": e.now, "due_at": e.now} for e in with_runs])
+             "trigger_data": e.blob, "created_at": e.now, "due_at": e.now,
+             "owner_zap": e.zap_id, "owner_version": e.zap_version} for e in with_runs])
     await conn.execute(trigger_events.insert(), [
         {"id": e.event_id, "workspace_id": e.workspace_id, "zap_id": e.zap_id,
          "source": e.source, "dedupe_key": e.dedupe_key,

@@ -22,7 +22,7 @@ from hub.egress import EgressDenied
 from hub.errors import BadRequest, CannotConnect, Conflict, HubError, InvalidCredentials, NotFound
 from hub.ids import looks_like_id, new_id
 from hub.sdk import Connector, Credentials, NoCredentials
-from hub.store.tables import zap_versions, zaps
+from hub.services.connection_policy import check_run, consumers
 from hub.vault import envelope, keys, masking
 from hub.vault.tables import connections, data_keys
 
@@ -130,7 +130,7 @@ async def _check(hub: Hub, cls: type[Connector], creds: Credentials) -> None:
 def _summary(row: Any) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "connector": row.connector, "status": row.status,
             "last_check": row.last_check, "created_at": row.created_at,
-            "updated_at": row.updated_at}
+            "updated_at": row.updated_at, "policy": row.policy}
 
 
 async def _row(conn: Any, workspace_id: str, ref: str) -> Any:
@@ -252,38 +252,26 @@ async def test_connection(hub: Hub, *, workspace_id: str, connection_id: str) ->
     return result
 
 
-async def zaps_using(conn: Any, workspace_id: str, name: str) -> list[str]:
-    """Names of live zaps whose current version uses connection ``name`` (a step or the
-    trigger, e.g. a webhook's signing secret)."""
-    rows = await conn.execute(sa.select(zaps.c.name, zap_versions.c.definition).join(
-        zap_versions, sa.and_(zap_versions.c.zap_id == zaps.c.id,
-                              zap_versions.c.version == zaps.c.current_version),
-    ).where(zaps.c.workspace_id == workspace_id, zaps.c.deleted_at.is_(None)))
-    return sorted(r.name for r in rows if _uses(r.definition, name))
-
-
-def _uses(definition: dict[str, Any], name: str) -> bool:
-    trigger = (definition.get("trigger") or {}).get("config") or {}
-    return trigger.get("connection") == name or any(
-        s.get("connection") == name for s in definition.get("steps", []))
-
-
 async def delete_connection(hub: Hub, *, workspace_id: str, connection_id: str) -> None:
-    """Delete a connection and its data key; refused while a zap uses it."""
+    """Delete a connection and its data key; refused while a zap or an AI model entry uses
+    it (``connection_in_use`` lists them)."""
     async with hub.db.write() as conn:
         row = await _row(conn, workspace_id, connection_id)
-        users = await zaps_using(conn, workspace_id, row.name)
-        if users:
-            raise Conflict(f"connection '{row.name}' is used by zap(s): {', '.join(users)}",
-                           code="connection_in_use", extra={"zaps": users})
+        users = await consumers(conn, workspace_id, row.name)
+        if users["zaps"] or users["models"]:
+            named = [f"zap '{z}'" for z in users["zaps"]] + [
+                f"AI model '{m}'" for m in users["models"]]
+            raise Conflict(f"connection '{row.name}' is used by {', '.join(named)}",
+                           code="connection_in_use", extra=users)
         await conn.execute(connections.delete().where(connections.c.id == row.id))
         await conn.execute(data_keys.delete().where(data_keys.c.id == row.data_key_id))
     masking.forget(hub, workspace_id)
 
 
 async def get_credentials(hub: Hub, *, workspace_id: str, name: str,
-                          connector: str | None = None) -> Credentials:
-    """The decrypted ``Credentials`` of connection ``name`` (for the engine and plugins)."""
+                          connector: str | None = None, run_id: str | None = None) -> Credentials:
+    """The decrypted ``Credentials`` of connection ``name`` (for the engine and plugins);
+    for a run's step, only when the connection's policy lets that run use it."""
     async with hub.db.read() as conn:
         row = (await conn.execute(sa.select(connections).where(
             connections.c.workspace_id == workspace_id, connections.c.name == name))).first()
@@ -295,6 +283,9 @@ async def get_credentials(hub: Hub, *, workspace_id: str, name: str,
         if row.status == NEEDS_REAUTH:
             raise HubError(f"connection '{name}' needs to be authorised again",
                            code="needs_reauth", status=409)
+        if run_id is not None:
+            await check_run(conn, workspace_id=workspace_id, run_id=run_id, name=name,
+                            policy=row.policy)
         values = await _open(conn, hub, row)
     cls = hub.registry.connectors.get(row.connector)
     if cls is None:

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from hub.ai.baseline import insert_baseline
 from hub.audit.chain import Actor, Entry, append
 from hub.errors import Conflict, Forbidden, NotFound, Unauthorized
 from hub.ids import new_id
-from hub.permissions import PERMISSIONS, READ_ONLY, ROLES, allowed, rank
-from hub.store.tables import api_tokens, auth_links, memberships, users, workspaces
+from hub.permissions import PERMISSIONS, READ_ONLY, ROLES, ZAP_SCOPED, allowed, rank
+from hub.store.tables import api_tokens, auth_links, memberships, users, workspaces, zaps
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -48,25 +49,28 @@ class Principal:
     read_only: bool = False
     zaps: tuple[str, ...] | None = None
 
-    def can(self, permission: str) -> bool:
-        """Whether the caller has ``permission`` (role, then the token's scope)."""
-        if permission in ROLES and permission not in PERMISSIONS:
-            return rank(self.role) >= rank(permission) and (
-                not self.read_only or permission == "viewer")
-        if not allowed(self.role, permission):
+    def _role_allows(self, permission: str) -> bool:
+        if permission in PERMISSIONS:
+            return allowed(self.role, permission)
+        return rank(self.role) >= rank(permission)  # a role name: that role or above
+
+    def _scope_allows(self, permission: str) -> bool:
+        if self.read_only and permission not in READ_ONLY and permission != "viewer":
             return False
-        return not self.read_only or permission in READ_ONLY
+        return self.zaps is None or permission in ZAP_SCOPED or permission not in PERMISSIONS
+
+    def can(self, permission: str) -> bool:
+        """Whether the caller has ``permission`` (by role, within the token's scope)."""
+        return self._role_allows(permission) and self._scope_allows(permission)
 
     def require(self, permission: str) -> None:
         """Refuse (403) unless the caller has ``permission`` (a permission or a role name)."""
-        if self.can(permission):
-            return
-        if allowed(self.role, permission) if permission in PERMISSIONS else (
-                rank(self.role) >= rank(permission)):
-            raise Forbidden(f"this token is read-only: it cannot '{permission}'",
+        if not self._role_allows(permission):
+            raise Forbidden(f"this needs the '{permission}' permission, which the "
+                            f"{self.role} role does not have", code="insufficient_role")
+        if not self._scope_allows(permission):
+            raise Forbidden(f"this token's scope does not include '{permission}'",
                             code="token_scope")
-        raise Forbidden(f"this needs the '{permission}' permission, which the {self.role} "
-                        "role does not have", code="insufficient_role")
 
     def require_over(self, role: str, what: str) -> None:
         """Refuse to act on (or grant) a role above the caller's own: ``what`` says what."""
@@ -106,6 +110,7 @@ async def bootstrap(hub: Hub) -> str | None:
         if (await conn.execute(sa.select(workspaces.c.id).limit(1))).first():
             return None
         ws = await insert_workspace(conn, "Default")
+        await insert_baseline(conn, ws, hub.registry.guardrails)
         user = await insert_user(conn, FIRST_OWNER, "Owner")
         await insert_membership(conn, ws, user, "owner")
         # the first start is not audited: the chain starts with the owner's setup
@@ -136,6 +141,7 @@ async def create_workspace(hub: Hub, *, name: str, owner_email: str,
     and the owner's first token there (returned once)."""
     async with hub.db.write() as conn:
         ws = await insert_workspace(conn, name)
+        await insert_baseline(conn, ws, hub.registry.guardrails)
         found = (await conn.execute(sa.select(users.c.id).where(
             users.c.email == normal_email(owner_email)))).first()
         user = found.id if found else await insert_user(conn, owner_email, "")
@@ -272,6 +278,7 @@ async def create_token(hub: Hub, *, actor: Principal, name: str, user_id: str | 
     async with hub.db.write() as conn:
         actor.require_over(await member_role(conn, actor.workspace_id, target),
                            "create a token for")
+        await _zaps_exist(conn, actor.workspace_id, (scope or {}).get("zaps"))
         tid, token = await insert_token(conn, actor.workspace_id, target, name, expires_at,
                                         scope)
         row = (await conn.execute(sa.select(api_tokens).where(api_tokens.c.id == tid))).one()
@@ -280,6 +287,17 @@ async def create_token(hub: Hub, *, actor: Principal, name: str, user_id: str | 
                                   data={"name": name, "user_id": target, "scope": scope,
                                         "expires_at": expires_at})])
     return {**_token_dict(row), "token": token}
+
+
+async def _zaps_exist(conn: Any, workspace_id: str, ids: list[str] | None) -> None:
+    if not ids:
+        return
+    found = set((await conn.execute(sa.select(zaps.c.id).where(
+        zaps.c.workspace_id == workspace_id, zaps.c.id.in_(ids),
+        zaps.c.deleted_at.is_(None)))).scalars())
+    missing = sorted(set(ids) - found)
+    if missing:
+        raise NotFound(f"no zap '{missing[0]}'", code="zap_not_found")
 
 
 def _narrow(actor: Principal, scope: dict[str, Any] | None) -> dict[str, Any] | None:

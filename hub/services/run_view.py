@@ -55,7 +55,7 @@ class RunView:
         out = {"id": row.id, "zap_id": row.zap_id, "zap_version": row.zap_version,
                "status": row.status, "source": row.source, "created_at": row.created_at,
                "started_at": row.started_at, "finished_at": row.finished_at,
-               "round": row.round, "error": row.error}
+               "round": row.round, "error": row.error, "started_by": row.started_by}
         if full:
             out["trigger"] = self.payload(row.trigger_data, f"runs {row.id} trigger_data")
             out["result"] = self.payload(row.result, f"runs {row.id} result")

@@ -16,7 +16,7 @@ from hub.errors import BadRequest, Conflict, HubError, NotFound
 from hub.ids import id_floor, new_id
 from hub.metrics import RUN_STATUSES
 from hub.services.run_view import open_view
-from hub.store.tables import run_steps, runs, zaps
+from hub.store.tables import run_steps, runs, users, zap_versions, zaps
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -29,7 +29,9 @@ MANUAL_INPUT_LIMIT = 1_048_576
 async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
                     source: str = "manual", actor: Actor | None = None) -> dict[str, Any]:
     """Queue a run of the zap's current version with ``data`` as ``trigger``; ``actor``
-    (who started it) is audited with it."""
+    (who started it) is audited with it, and a user ``actor`` is the identity the run acts
+    for (default: the zap's owner, who saved that version)."""
+    started_by = actor.id if actor is not None and actor.type == "user" else None
     await hub.payloads.prepare(workspace_id)
     blob = hub.payloads.encode(workspace_id, data)
     if len(blob) > MANUAL_INPUT_LIMIT:
@@ -46,7 +48,8 @@ async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
             raise Conflict("the zap is disabled; enable it to start runs", code="zap_disabled")
         await conn.execute(runs.insert().values(
             id=rid, workspace_id=workspace_id, zap_id=zap_id, zap_version=zap.current_version,
-            status="queued", source=source, trigger_data=blob, created_at=now, due_at=now))
+            status="queued", source=source, trigger_data=blob, created_at=now, due_at=now,
+            started_by=started_by or zap_owner(zap_id, zap.current_version)))
         await audit.append(conn, [Entry(workspace_id, "run.created", actor or audit.SYSTEM,
                                         "zap", zap_id, rid, data={"source": source,
                                                                   "version": zap.current_version})])
@@ -108,7 +111,10 @@ async def get_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]
             raise NotFound(f"no run '{run_id}'", code="run_not_found")
         steps = (await conn.execute(sa.select(run_steps).where(run_steps.c.run_id == run_id)
                                     .order_by(run_steps.c.seq))).all()
-    return view.finish({**view.run(row, full=True), "steps": [view.step(s) for s in steps]})
+        by = (await conn.execute(sa.select(users.c.email).where(
+            users.c.id == row.started_by))).scalar() if row.started_by else None
+    return view.finish({**view.run(row, full=True), "started_by_email": by,
+                        "steps": [view.step(s) for s in steps]})
 
 
 async def _status(conn: Any, workspace_id: str, run_id: str) -> str:
@@ -141,8 +147,10 @@ async def cancel_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, A
     return {"id": run_id, "status": "cancelled" if status != "running" else "cancelling"}
 
 
-async def rerun(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]:
-    """Queue a failed or cancelled run again from its first unfinished step (same version)."""
+async def rerun(hub: Hub, *, workspace_id: str, run_id: str,
+                started_by: str | None = None) -> dict[str, Any]:
+    """Queue a failed or cancelled run again from its first unfinished step (same version);
+    it then acts for ``started_by`` when given."""
     async with hub.db.write() as conn:
         status = await _status(conn, workspace_id, run_id)
         if status not in RERUNNABLE:
@@ -150,7 +158,8 @@ async def rerun(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]:
                            code="run_not_rerunnable")
         await conn.execute(runs.update().where(runs.c.id == run_id).values(
             status="queued", due_at=time.time(), round=runs.c.round + 1, error=None,
-            finished_at=None, cancel_requested=False, lease_owner=None))
+            finished_at=None, cancel_requested=False, lease_owner=None,
+            **({"started_by": started_by} if started_by else {})))
     hub.wake()
     return {"id": run_id, "status": "queued"}
 
@@ -186,3 +195,16 @@ async def workspace_counts(hub: Hub, *, workspace_id: str) -> dict[str, int]:
         rows = await conn.execute(sa.select(runs.c.status, sa.func.count()).where(
             runs.c.workspace_id == workspace_id).group_by(runs.c.status))
         return {r[0]: r[1] for r in rows}
+
+
+async def zap_of_run(hub: Hub, *, workspace_id: str, run_id: str) -> str | None:
+    """The zap a run of the workspace belongs to (``None``: no such run)."""
+    async with hub.db.read() as conn:
+        return (await conn.execute(sa.select(runs.c.zap_id).where(
+            runs.c.id == run_id, runs.c.workspace_id == workspace_id))).scalar()
+
+
+def zap_owner(zap_id: Any, version: Any) -> Any:
+    """The zap's owner for a run of ``version``: who saved that version (SQL expression)."""
+    return sa.select(zap_versions.c.created_by).where(
+        zap_versions.c.zap_id == zap_id, zap_versions.c.version == version).scalar_subquery()

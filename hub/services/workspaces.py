@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from hub.ai.baseline import insert_baseline
 from hub.audit.chain import Entry, append
 from hub.errors import Conflict
 from hub.services.identity import Principal, insert_membership, insert_workspace
@@ -40,6 +41,7 @@ async def create_workspace(hub: Hub, *, actor: Principal, name: str) -> dict[str
                            code="too_many_workspaces")
         ws = await insert_workspace(conn, name)
         await insert_membership(conn, ws, actor.user_id, "owner")
+        await insert_baseline(conn, ws, hub.registry.guardrails, actor.user_id)
         await append(conn, [Entry(ws, "workspace.created", actor.actor,
                                   target_type="workspace", target_id=ws,
                                   data={"name": name})])

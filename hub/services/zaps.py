@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from hub.errors import Conflict, NotFound
 from hub.ids import looks_like_id, new_id
 from hub.intake import hooks as trigger_rows
+from hub.services.connection_policy import check_zap
 from hub.store.tables import runs, zap_versions, zaps
 from hub.zaps import Zap, compile_zap, dump_document
 
@@ -53,8 +54,9 @@ async def _name_free(conn: Any, workspace_id: str, name: str, but: str | None = 
 
 
 async def create_zap(hub: Hub, *, workspace_id: str, document: dict[str, Any],
-                     user_id: str | None = None) -> dict[str, Any]:
-    """Validate and store a new zap as version 1."""
+                     user_id: str | None = None, role: str | None = None) -> dict[str, Any]:
+    """Validate and store a new zap as version 1 (``role``: the saver's, for connection
+    policies; ``None`` for operators)."""
     zap = compile_zap(document, hub.registry).zap
     now = time.time()
     zid = new_id("zap")
@@ -69,13 +71,15 @@ async def create_zap(hub: Hub, *, workspace_id: str, document: dict[str, Any],
         await trigger_rows.sync_trigger(conn, workspace_id=workspace_id, zap_id=zid, zap=zap,
                                         registry=hub.registry,
                                         max_body=hub.settings.hook_max_body_limit)
+        await check_zap(conn, workspace_id=workspace_id, zap=(zid, zap.name),
+                        definition=_definition(zap), role=role)
         out = _summary(await _live(conn, workspace_id, zid))
     _changed(hub, zid)
     return out
 
 
 async def update_zap(hub: Hub, *, workspace_id: str, zap_id: str, document: dict[str, Any],
-                     user_id: str | None = None) -> dict[str, Any]:
+                     user_id: str | None = None, role: str | None = None) -> dict[str, Any]:
     """Validate and store a new immutable version; queued runs keep their pinned version."""
     zap = compile_zap(document, hub.registry).zap
     now = time.time()
@@ -94,6 +98,8 @@ async def update_zap(hub: Hub, *, workspace_id: str, zap_id: str, document: dict
         await trigger_rows.sync_trigger(conn, workspace_id=workspace_id, zap_id=zap_id, zap=zap,
                                         registry=hub.registry,
                                         max_body=hub.settings.hook_max_body_limit)
+        await check_zap(conn, workspace_id=workspace_id, zap=(zap_id, zap.name),
+                        definition=_definition(zap), role=role)
         out = _summary(await _live(conn, workspace_id, zap_id))
     _changed(hub, zap_id)
     return out

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from hub.errors import HubError
+from hub.errors import HubError, Unauthorized
 from hub.ui import docs
 from hub.ui.auth import SignInRequired
 from hub.ui.pages import (
@@ -34,7 +34,10 @@ from hub.ui.render import render
 
 
 def _is_page(request: Request) -> bool:
-    """Whether the request is for a page (its errors are pages too), not the API."""
+    """Whether a browser asked for a page: its errors are pages too. Other clients (scripts,
+    API tools) get ``application/problem+json`` as from the API."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return False
     if getattr(request.state, "ui", False):
         return True
     endpoint = getattr(request.scope.get("route"), "endpoint", None)
@@ -59,6 +62,9 @@ def install(app: FastAPI) -> None:
 
     async def sign_in(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)
+        if "text/html" not in request.headers.get("accept", ""):
+            return await api_handler(request, Unauthorized(
+                "sign in, or send an API token", code="invalid_token"))
         return RedirectResponse(exc.location, status_code=303)
 
     invalid_handler = app.exception_handlers[RequestValidationError]

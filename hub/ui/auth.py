@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from fastapi import Depends, Request
 
 from hub.errors import Forbidden, HubError, Unauthorized
+from hub.permissions import PERMISSIONS
 from hub.services.auth import session_principal, whoami
 from hub.services.identity import Principal, authenticate
 from hub.web import csrf
@@ -46,6 +47,7 @@ class PageContext:
     principal: Principal
     csrf: str
     me: dict[str, Any] | None = None  # who is signed in, and their workspaces (sessions)
+    via_token: bool = False  # an API token, not a session: no form token needed
 
     def can(self, permission: str) -> bool:
         return self.principal.can(permission)
@@ -71,11 +73,27 @@ async def page_principal(request: Request, hub: HubDep) -> Principal:
     except Unauthorized as exc:
         raise SignInRequired(target) from exc
     me = await whoami(hub, who=principal) if principal.session_id else None
-    request.state.page = PageContext(principal, csrf.token_for(bearer or cookie or ""), me)
+    request.state.page = PageContext(principal, csrf.token_for(bearer or cookie or ""), me,
+                                     via_token=bearer is not None)
     return principal
 
 
-PageUser = Annotated[Principal, Depends(page_principal)]
+def page_needs(permission: str) -> Any:
+    """A page dependency that needs ``permission`` (declared like ``hub.web.deps.need``)."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    async def check(principal: Annotated[Principal, Depends(page_principal)]) -> Principal:
+        principal.require(permission)
+        return principal
+
+    check.hub_permission = permission  # type: ignore[attr-defined] - read by hub.web.openapi
+    return Depends(check)
+
+
+#: The signed-in principal of any page (the ``read`` permission); routes that need more
+#: add ``dependencies=[page_needs(...)]``.
+PageUser = Annotated[Principal, page_needs("read")]
 
 
 def _same_origin(request: Request) -> bool:
@@ -111,9 +129,12 @@ async def parse_form(request: Request) -> dict[str, list[str]]:
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
-    """The posted form of a signed-in page, after the CSRF check."""
+    """The posted form of a signed-in page, after the CSRF check (a request with an API
+    token needs none: browsers never add that header by themselves)."""
     form = await parse_form(request)
     page: PageContext = request.state.page
+    if page.via_token:
+        return form
     if not hmac.compare_digest((form.get(CSRF_FIELD) or [""])[0], page.csrf):
         raise Forbidden("the form's security token is missing or stale: reload the page and "
                         "try again", code="csrf_failed")

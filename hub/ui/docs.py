@@ -10,6 +10,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from hub.web.deps import PUBLIC
+
 ASSETS = "/ui/docs-assets"
 #: Nothing leaves the hub, not even ReDoc's "powered by" logo from its CDN (the page
 #: initialisers are inline scripts, so those stay allowed).
@@ -27,7 +29,7 @@ def install(app: FastAPI) -> None:
     app.mount(ASSETS, StaticFiles(directory=str(files("fastapi_offline") / "static")),
               name="docs-assets")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[PUBLIC])
     async def swagger() -> HTMLResponse:
         return _offline(get_swagger_ui_html(
             openapi_url="/openapi.json", title="zaphub API",
@@ -35,7 +37,7 @@ def install(app: FastAPI) -> None:
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon.png"))
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=[PUBLIC])
     async def redoc() -> HTMLResponse:
         return _offline(get_redoc_html(
             openapi_url="/openapi.json", title="zaphub API",

@@ -13,18 +13,21 @@ if TYPE_CHECKING:
     from hub.zaps import CompiledStep
 
 
-async def step_credentials(hub: Hub, workspace_id: str, cs: CompiledStep) -> Credentials | None:
-    """The decrypted credentials of the step's connection (``None`` without one).
+async def step_credentials(hub: Hub, workspace_id: str, cs: CompiledStep,
+                           run_id: str | None = None) -> Credentials | None:
+    """The decrypted credentials of the step's connection (``None`` without one), when the
+    connection's policy lets run ``run_id`` use it.
 
     Raises ``HubError`` (``connection_not_found``, ``connection_mismatch``, ``needs_reauth``,
-    ``decryption_failed`` ...) which the engine records as a non-retryable step failure.
+    ``connection_forbidden``, ``decryption_failed`` ...) which the engine records as a
+    non-retryable step failure.
     """
     if not cs.step.connection:
         return None
     from hub.services.connections import get_credentials
 
     return await get_credentials(hub, workspace_id=workspace_id, name=cs.step.connection,
-                                 connector=cs.step.use.split(".", 1)[0])
+                                 connector=cs.step.use.split(".", 1)[0], run_id=run_id)
 
 
 def redact_attempt(att: Attempt, creds: Credentials | None) -> None:

@@ -25,21 +25,11 @@ from hub.settings import Settings
 from hub.web import problems
 from hub.web.apiguard import ApiGuard
 from hub.web.openapi import add_problems
-from hub.web.routers import (
-    ai,
-    audit,
-    catalog,
-    connections,
-    hooks,
-    identity,
-    members,
-    oauth,
-    ops,
-    runs,
-    zaps,
-)
+from hub.web.routers import ai, audit, catalog, connections, hooks, identity, oauth, ops, runs, zaps
 from hub.web.routers import approvals as approval_routes
 from hub.web.routers import auth as auth_routes
+from hub.web.routers import members as member_routes
+from hub.web.routers import policies as policy_routes
 from hub.web.routers import tables as data_tables
 from hub.zaps import Zap
 
@@ -135,7 +125,8 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(approval_routes.link_router)
     app.include_router(data_tables.router)
     app.include_router(auth_routes.router)
-    app.include_router(members.router)
+    app.include_router(member_routes.router)
+    app.include_router(policy_routes.router)
     ui.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

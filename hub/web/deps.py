@@ -16,7 +16,11 @@ from hub.errors import Forbidden
 from hub.permissions import PERMISSIONS
 from hub.services.auth import session_principal
 from hub.services.identity import Principal, authenticate
+from hub.services.runs import zap_of_run
 from hub.web import csrf
+
+#: what a token limited to named zaps may do besides those zaps
+OWN = frozenset({"tokens.own"})
 
 
 def get_hub(request: Request) -> Hub:
@@ -57,13 +61,30 @@ async def _form_token(request: Request) -> str | None:
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
+async def _within_zaps(request: Request, hub: Hub, who: Principal, permission: str) -> None:
+    """A token limited to named zaps reaches those zaps and their runs, and its own tokens."""
+    params = request.path_params
+    zap_id = params.get("zap_id")
+    if zap_id is None and "run_id" in params:
+        zap_id = await zap_of_run(hub, workspace_id=who.workspace_id, run_id=params["run_id"])
+        if zap_id is None:
+            return  # the route answers run_not_found
+    if zap_id is None and permission in OWN:
+        return
+    if zap_id is None or not who.may_use_zap(zap_id):
+        raise Forbidden("this token is limited to named zaps: it cannot reach this",
+                        code="token_scope")
+
+
 def need(permission: str) -> Any:
     """A dependency that needs ``permission`` (see ``hub.permissions``)."""
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
 
-    async def check(principal: CurrentUser) -> Principal:
+    async def check(request: Request, principal: CurrentUser, hub: HubDep) -> Principal:
         principal.require(permission)
+        if principal.zaps is not None:
+            await _within_zaps(request, hub, principal, permission)
         return principal
 
     check.hub_permission = permission  # type: ignore[attr-defined] - read by hub.web.openapi

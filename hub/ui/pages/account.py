@@ -16,7 +16,7 @@ from hub.services import invites
 from hub.ui.auth import PageUser, first, parse_form, read_form
 from hub.ui.render import render
 from hub.web import csrf
-from hub.web.deps import HubDep
+from hub.web.deps import PUBLIC, HubDep
 from hub.web.routers.auth import set_session_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -36,14 +36,14 @@ def _signed_in(signed: auth_service.SignedIn, hub: Hub, target: str) -> Response
     return response
 
 
-@router.get("/sign-in", response_class=HTMLResponse)
+@router.get("/sign-in", dependencies=[PUBLIC])
 async def sign_in_page(request: Request) -> HTMLResponse:
     request.state.ui = True
     return render(request, "signin.html", next=_next(request.query_params.get("next", "/")),
                   email="", error=None)
 
 
-@router.post("/sign-in", response_class=HTMLResponse)
+@router.post("/sign-in", dependencies=[PUBLIC])
 async def sign_in(request: Request, hub: HubDep) -> Response:
     form = await parse_form(request)
     email, target = first(form, "email")[:320], _next(first(form, "next", "/"))
@@ -109,8 +109,8 @@ def _link_routes(kind: str) -> None:
             request.scope["query_string"] = f"token={first(form, 'token')[:200]}".encode()
             return _link_page(request, kind, exc.status, exc)
 
-    router.add_api_route(f"/{kind}", show, methods=["GET"], response_class=HTMLResponse)
-    router.add_api_route(f"/{kind}", use, methods=["POST"], response_class=HTMLResponse)
+    router.add_api_route(f"/{kind}", show, methods=["GET"], dependencies=[PUBLIC])
+    router.add_api_route(f"/{kind}", use, methods=["POST"], dependencies=[PUBLIC])
 
 
 for _kind in LINKS:

@@ -20,10 +20,10 @@ from hub.errors import HubError
 from hub.parsing import loads_yaml
 from hub.services.plugins import describe_plugins
 from hub.ui import charts
-from hub.ui.auth import PageUser, first, read_form
+from hub.ui.auth import PageUser, first, page_needs, read_form
 from hub.ui.render import render
 from hub.vault import keys
-from hub.web.deps import HubDep
+from hub.web.deps import PUBLIC, HubDep
 
 router = APIRouter(include_in_schema=False)
 KINDS = ("model", "policy", "settings", "approvals")
@@ -43,14 +43,13 @@ async def _documents(hub: Any, ws: str) -> dict[str, Any]:
             "approvals": _yaml(rules.model_dump(mode="json"))}
 
 
-@router.get("/admin", response_class=HTMLResponse)
+@router.get("/admin", dependencies=[PUBLIC])
 async def admin_home() -> Response:
     return RedirectResponse("/admin/members", status_code=303)
 
 
-@router.get("/admin/ai", response_class=HTMLResponse)
+@router.get("/admin/ai", dependencies=[page_needs("ai.read")])
 async def ai_page(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
-    who.require("ai.read")
     return render(request, "admin_ai.html", docs=await _documents(hub, who.workspace_id),
                   error=None, saved=request.query_params.get("saved", "")[:20])
 
@@ -68,9 +67,8 @@ async def _save(hub: Any, who: Any, kind: str, name: str, data: Any) -> None:
                                           actor=actor_of(who))
 
 
-@router.post("/admin/ai", response_class=HTMLResponse)
+@router.post("/admin/ai", dependencies=[page_needs("admin")])
 async def ai_save(request: Request, hub: HubDep, who: PageUser) -> Response:
-    who.require("admin")
     form = await read_form(request)
     kind, name = first(form, "kind"), first(form, "name").strip()[:100]
     try:
@@ -88,10 +86,9 @@ async def ai_save(request: Request, hub: HubDep, who: PageUser) -> Response:
     return RedirectResponse(f"/admin/ai?saved={kind}", status_code=303)
 
 
-@router.get("/admin/usage", response_class=HTMLResponse)
+@router.get("/admin/usage", dependencies=[page_needs("ai.read")])
 async def usage_page(request: Request, hub: HubDep, who: PageUser,
                      month: Annotated[str, Query(pattern=MONTH)] = "") -> HTMLResponse:
-    who.require("ai.read")
     month = month or time.strftime("%Y-%m", time.gmtime())
     ws = who.workspace_id
     days = await usage.summary(hub, workspace_id=ws, period=month, group_by="day")
@@ -104,9 +101,8 @@ async def usage_page(request: Request, hub: HubDep, who: PageUser,
                   days=days["groups"], zaps=zaps["groups"])
 
 
-@router.get("/admin/plugins", response_class=HTMLResponse)
+@router.get("/admin/plugins", dependencies=[page_needs("admin")])
 async def plugins_page(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
-    who.require("admin")
     used = await keys.counts(hub)
     held = hub.secrets.key_ids() if hub.secrets is not None else []
     key_rows = [{"key_id": k, "data_keys": used.get(k, 0), "in_store": k in held}

@@ -12,16 +12,15 @@ from hub import audit
 from hub.errors import HubError
 from hub.permissions import ROLES
 from hub.services import identity, invites, people
-from hub.ui.auth import PageUser, first, read_form
+from hub.ui.auth import PageUser, first, page_needs, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/admin/members", response_class=HTMLResponse)
+@router.get("/admin/members", dependencies=[page_needs("members.read")])
 async def members(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
-    who.require("members.read")
     listed = await people.list_users(hub, workspace_id=who.workspace_id)
     pending = await invites.list_invitations(hub, actor=who) \
         if who.can("members.manage") else []
@@ -49,9 +48,8 @@ async def _member_action(hub: Any, who: Any, action: str, form: dict[str, list[s
     return None
 
 
-@router.post("/admin/members/{action}", response_class=HTMLResponse)
+@router.post("/admin/members/{action}", dependencies=[page_needs("members.manage")])
 async def member_action(action: str, request: Request, hub: HubDep, who: PageUser) -> Response:
-    who.require("members.manage")
     form = await read_form(request)
     made = await _member_action(hub, who, action, form)
     if made is None:
@@ -62,13 +60,13 @@ async def member_action(action: str, request: Request, hub: HubDep, who: PageUse
                   link=made["link"])
 
 
-@router.get("/admin/tokens", response_class=HTMLResponse)
+@router.get("/admin/tokens", dependencies=[page_needs("tokens.own")])
 async def tokens(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     return render(request, "admin_tokens.html",
                   tokens=await identity.list_tokens(hub, actor=who), made=None)
 
 
-@router.post("/admin/tokens/{action}", response_class=HTMLResponse)
+@router.post("/admin/tokens/{action}", dependencies=[page_needs("tokens.own")])
 async def token_action(action: str, request: Request, hub: HubDep, who: PageUser) -> Response:
     form = await read_form(request)
     made = None
@@ -85,11 +83,10 @@ async def token_action(action: str, request: Request, hub: HubDep, who: PageUser
                   tokens=await identity.list_tokens(hub, actor=who), made=made)
 
 
-@router.get("/admin/audit", response_class=HTMLResponse)
+@router.get("/admin/audit", dependencies=[page_needs("audit.read")])
 async def audit_log(request: Request, hub: HubDep, who: PageUser,
                     action: Annotated[str, Query(max_length=64)] = "",
                     cursor: Annotated[int | None, Query(ge=1)] = None) -> HTMLResponse:
-    who.require("audit.read")
     async with hub.db.read() as conn:
         found = await audit.list_records(conn, who.workspace_id, limit=50, cursor=cursor,
                                          filters={"action": action or None})
@@ -97,9 +94,8 @@ async def audit_log(request: Request, hub: HubDep, who: PageUser,
                   next_cursor=found["next_cursor"], verdict=None)
 
 
-@router.post("/admin/audit/verify", response_class=HTMLResponse)
+@router.post("/admin/audit/verify", dependencies=[page_needs("audit.read")])
 async def audit_verify(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
-    who.require("audit.read")
     await read_form(request)
     verdict = (await audit.verify_all(hub.db, [who.workspace_id]))[0].as_dict()
     async with hub.db.read() as conn:

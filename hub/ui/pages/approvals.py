@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from hub.approvals import service
 from hub.approvals.access import is_approver
-from hub.ui.auth import PageUser, first, read_form
+from hub.ui.auth import PageUser, first, page_needs, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
 
@@ -25,7 +25,7 @@ class InboxQuery(BaseModel):
     mine: bool = Field(False, description="Only what the caller may decide.")
 
 
-@router.get("/inbox", response_class=HTMLResponse)
+@router.get("/inbox", dependencies=[page_needs("approvals.read")])
 async def inbox(request: Request, hub: HubDep, who: PageUser,
                 query: Annotated[InboxQuery, Query()]) -> HTMLResponse:
     found = await service.list_approvals(hub, workspace_id=who.workspace_id,
@@ -40,7 +40,7 @@ async def inbox(request: Request, hub: HubDep, who: PageUser,
                   next_cursor=found["next_cursor"], statuses=Status.__args__)
 
 
-@router.get("/inbox/{approval_id}", response_class=HTMLResponse)
+@router.get("/inbox/{approval_id}", dependencies=[page_needs("approvals.read")])
 async def approval(approval_id: str, request: Request, hub: HubDep,
                    who: PageUser) -> HTMLResponse:
     item = await service.get_approval(hub, workspace_id=who.workspace_id,
@@ -48,7 +48,7 @@ async def approval(approval_id: str, request: Request, hub: HubDep,
     return render(request, "approval.html", a=item)
 
 
-@router.post("/inbox/{approval_id}", response_class=HTMLResponse)
+@router.post("/inbox/{approval_id}", dependencies=[page_needs("approvals.decide")])
 async def decide(approval_id: str, request: Request, hub: HubDep, who: PageUser) -> Response:
     form = await read_form(request)
     verdict = first(form, "decision")

@@ -15,7 +15,7 @@ from hub.errors import HubError
 from hub.services import connections as service
 from hub.services.catalog import build_catalog
 from hub.ui import forms
-from hub.ui.auth import PageUser, first, read_form
+from hub.ui.auth import PageUser, first, page_needs, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
 
@@ -27,7 +27,7 @@ def _connectors(hub: Hub) -> dict[str, dict[str, Any]]:
             if c["needs_connection"]}
 
 
-@router.get("/connections", response_class=HTMLResponse)
+@router.get("/connections", dependencies=[page_needs("connections.read")])
 async def connection_list(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     items = await service.list_connections(hub, workspace_id=who.workspace_id)
     return render(request, "connections.html", items=items,
@@ -57,16 +57,14 @@ def _place(fields: list[forms.Field], errors: list[dict[str, str]]) -> list[dict
     return general
 
 
-@router.get("/connections/new", response_class=HTMLResponse)
+@router.get("/connections/new", dependencies=[page_needs("connections.write")])
 async def new_connection(request: Request, hub: HubDep, who: PageUser,
                          connector: str = "") -> HTMLResponse:
-    who.require("connections.write")
     return _form_page(request, hub, connector[:64], {}, [])
 
 
-@router.post("/connections/new", response_class=HTMLResponse)
+@router.post("/connections/new", dependencies=[page_needs("connections.write")])
 async def create(request: Request, hub: HubDep, who: PageUser) -> Response:
-    who.require("connections.write")
     form = await read_form(request)
     key, name = first(form, "connector")[:64], first(form, "name").strip()
     connectors = _connectors(hub)
@@ -88,10 +86,9 @@ async def create(request: Request, hub: HubDep, who: PageUser) -> Response:
     return RedirectResponse(f"/connections?result=created+{name}", status_code=303)
 
 
-@router.post("/connections/oauth")
+@router.post("/connections/oauth", dependencies=[page_needs("connections.write")])
 async def connect(request: Request, hub: HubDep, who: PageUser) -> Response:
     """Start the OAuth flow and send the browser to the provider."""
-    who.require("connections.write")
     form = await read_form(request)
     started = await oauth.start(hub, workspace_id=who.workspace_id,
                                 connector=first(form, "connector")[:64],
@@ -101,12 +98,12 @@ async def connect(request: Request, hub: HubDep, who: PageUser) -> Response:
     return RedirectResponse(started["authorize_url"], status_code=303)
 
 
-@router.post("/connections/{connection_id}/{action}")
+@router.post("/connections/{connection_id}/{action}",
+             dependencies=[page_needs("connections.write")])
 async def act(connection_id: str, action: str, request: Request, hub: HubDep,
               who: PageUser) -> Response:
     if action not in ("test", "delete"):
         raise HubError("no such action", code="not_found", status=404)
-    who.require("connections.write")
     await read_form(request)
     ws, cid = who.workspace_id, connection_id[:64]
     if action == "delete":

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from hub.ai import usage
-from hub.errors import NotFound
+from hub.errors import HubError, NotFound
 from hub.services import runs as run_service
 from hub.services import zaps as zap_service
-from hub.ui.auth import PageUser, read_form
+from hub.ui.auth import PageUser, page_needs, read_form
 from hub.ui.pages.runs import PAGE_SIZE, PERIODS, RunFilters
 from hub.ui.render import environment, render
 from hub.web.deps import HubDep
@@ -29,7 +29,7 @@ STREAM_SECONDS = 20.0
 POLL_SECONDS = 1.0
 
 
-@router.get("/runs/{run_id}", response_class=HTMLResponse)
+@router.get("/runs/{run_id}", dependencies=[page_needs("runs.read")])
 async def run_detail(run_id: str, request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     ws = who.workspace_id
     run = await run_service.get_run(hub, workspace_id=ws, run_id=run_id[:64])
@@ -44,12 +44,11 @@ async def run_detail(run_id: str, request: Request, hub: HubDep, who: PageUser) 
                   cancellable=("queued", "waiting", "running"))
 
 
-@router.post("/runs/{run_id}/{action}")
+@router.post("/runs/{run_id}/{action}", dependencies=[page_needs("runs.write")])
 async def run_action(run_id: str, action: str, request: Request, hub: HubDep,
                      who: PageUser) -> Response:
     if action not in ("cancel", "retry"):
         raise NotFound("no such action", code="not_found")
-    who.require("runs.write")
     await read_form(request)
     do = run_service.cancel_run if action == "cancel" else run_service.rerun
     await do(hub, workspace_id=who.workspace_id, run_id=run_id[:64])
@@ -75,11 +74,14 @@ async def _stream(request: Request, poll: object) -> AsyncIterator[str]:
 
 
 def _sse(request: Request, poll: object) -> StreamingResponse:
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        raise HubError("this is an event stream: ask for text/event-stream",
+                       code="not_acceptable", status=406)
     return StreamingResponse(_stream(request, poll), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.get("/runs-events")
+@router.get("/runs-events", dependencies=[page_needs("runs.read")])
 async def run_list_events(request: Request, hub: HubDep, who: PageUser,
                           filters: Annotated[RunFilters, Query()]) -> StreamingResponse:
     """Rows of the run list that appeared or changed status, as rendered HTML."""
@@ -104,7 +106,7 @@ async def run_list_events(request: Request, hub: HubDep, who: PageUser,
     return _sse(request, poll)
 
 
-@router.get("/runs/{run_id}/events")
+@router.get("/runs/{run_id}/events", dependencies=[page_needs("runs.read")])
 async def run_events(run_id: str, request: Request, hub: HubDep, who: PageUser,
                      status: str = "") -> StreamingResponse:
     """One ``changed`` event once the run's status differs from ``status``."""

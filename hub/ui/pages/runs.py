@@ -13,7 +13,7 @@ from hub.errors import BadRequest
 from hub.metrics import RUN_STATUSES
 from hub.services import runs as run_service
 from hub.services import zaps as zap_service
-from hub.ui.auth import PageUser
+from hub.ui.auth import PageUser, page_needs
 from hub.ui.render import render
 from hub.web.deps import HubDep
 
@@ -32,7 +32,7 @@ class RunFilters(BaseModel):
     cursor: str = Field("", max_length=64)
 
 
-@router.get("/runs", response_class=HTMLResponse)
+@router.get("/runs", dependencies=[page_needs("runs.read")])
 async def run_list(request: Request, hub: HubDep, who: PageUser,
                    filters: Annotated[RunFilters, Query()]) -> HTMLResponse:
     if filters.period not in PERIODS:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from hub.errors import BadRequest, HubError
 from hub.tables import catalog, csvio, query, rows, values
 from hub.tables.access import store_for
-from hub.ui.auth import PageUser, first, read_form
+from hub.ui.auth import PageUser, first, page_needs, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
 
@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 PAGE = 50
 
 
-@router.get("/tables", response_class=HTMLResponse)
+@router.get("/tables", dependencies=[page_needs("tables.read")])
 async def table_list(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     found = await catalog.list_tables(store_for(hub), workspace_id=who.workspace_id)
     return render(request, "tables.html", tables=found)
@@ -51,7 +51,7 @@ async def _page(request: Request, hub: Any, ws: str, name: str, **extra: Any) ->
                   next_cursor=found["next_cursor"], filters=dict(params), **extra)
 
 
-@router.get("/tables/{name}", response_class=HTMLResponse)
+@router.get("/tables/{name}", dependencies=[page_needs("tables.read")])
 async def table_page(name: str, request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     return await _page(request, hub, who.workspace_id, name[:64], errors={}, result="")
 
@@ -98,10 +98,9 @@ async def _row_action(hub: Any, ws: str, name: str, action: str,
     raise HubError("no such action", code="not_found", status=404)
 
 
-@router.post("/tables/{name}/{action}", response_class=HTMLResponse)
+@router.post("/tables/{name}/{action}", dependencies=[page_needs("tables.write")])
 async def row_action(name: str, action: str, request: Request, hub: HubDep,
                      who: PageUser) -> Response:
-    who.require("tables.write")
     form = await read_form(request)
     try:
         result = await _row_action(hub, who.workspace_id, name[:64], action, form)
@@ -114,7 +113,7 @@ async def row_action(name: str, action: str, request: Request, hub: HubDep,
     return RedirectResponse(f"/tables/{name[:64]}?done={quote(result)}", status_code=303)
 
 
-@router.get("/tables/{name}/export.csv")
+@router.get("/tables/{name}/export.csv", dependencies=[page_needs("tables.read")])
 async def export(name: str, hub: HubDep, who: PageUser) -> StreamingResponse:
     chunks = await csvio.export_csv(store_for(hub), workspace_id=who.workspace_id,
                                     name=name[:64])

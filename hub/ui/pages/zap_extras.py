@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.errors import HubError, ZapInvalid
 from hub.services import zaps as zap_service
-from hub.ui.auth import PageUser, first, read_form
+from hub.ui.auth import PageUser, first, page_needs, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
 from hub.zaps import parse_document
@@ -20,19 +20,18 @@ router = APIRouter(include_in_schema=False)
 MAX_DIFF_LINES = 2_000
 
 
-@router.post("/zaps/{zap_id}/{action}")
+@router.post("/zaps/{zap_id}/{action}", dependencies=[page_needs("zaps.write")])
 async def toggle(zap_id: str, action: str, request: Request, hub: HubDep,
                  who: PageUser) -> Response:
     if action not in ("enable", "disable"):
         raise HubError("no such action", code="not_found", status=404)
-    who.require("zaps.write")
     await read_form(request)
     await zap_service.set_enabled(hub, workspace_id=who.workspace_id, zap_id=zap_id[:64],
                                   enabled=action == "enable")
     return RedirectResponse(f"/zaps/{zap_id[:64]}", status_code=303)
 
 
-@router.get("/zaps/{zap_id}/export")
+@router.get("/zaps/{zap_id}/export", dependencies=[page_needs("zaps.read")])
 async def export(zap_id: str, hub: HubDep, who: PageUser) -> Response:
     text = await zap_service.export_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id[:64])
     return Response(text, media_type="application/yaml", headers={
@@ -43,7 +42,7 @@ def _yaml(definition: dict) -> list[str]:  # type: ignore[type-arg]
     return yaml.safe_dump(definition, sort_keys=False, allow_unicode=True).splitlines()
 
 
-@router.get("/zaps/{zap_id}/versions", response_class=HTMLResponse)
+@router.get("/zaps/{zap_id}/versions", dependencies=[page_needs("zaps.read")])
 async def versions(zap_id: str, request: Request, hub: HubDep, who: PageUser,
                    a: int | None = None, b: int | None = None) -> HTMLResponse:
     ws, zid = who.workspace_id, zap_id[:64]
@@ -59,15 +58,13 @@ async def versions(zap_id: str, request: Request, hub: HubDep, who: PageUser,
                   diff=diff[:MAX_DIFF_LINES])
 
 
-@router.get("/zaps-import", response_class=HTMLResponse)
+@router.get("/zaps-import", dependencies=[page_needs("zaps.write")])
 async def import_form(request: Request, who: PageUser) -> HTMLResponse:
-    who.require("zaps.write")
     return render(request, "import.html", text="", errors=[])
 
 
-@router.post("/zaps-import", response_class=HTMLResponse)
+@router.post("/zaps-import", dependencies=[page_needs("zaps.write")])
 async def import_post(request: Request, hub: HubDep, who: PageUser) -> Response:
-    who.require("zaps.write")
     text = first(await read_form(request), "document")
     limits = {"max_bytes": hub.settings.api_max_body, "max_depth": hub.settings.max_json_depth}
     try:

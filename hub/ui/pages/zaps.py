@@ -19,7 +19,7 @@ from hub.services import zaps as zap_service
 from hub.services.catalog import build_catalog
 from hub.services.identity import Principal
 from hub.ui import builder, builder_view, dryrun, samples
-from hub.ui.auth import PageUser, first, read_form
+from hub.ui.auth import PageUser, first, page_needs, read_form
 from hub.ui.render import render
 from hub.web.deps import HubDep
 
@@ -30,7 +30,7 @@ NEW_ZAP: dict[str, Any] = {"name": "", "trigger": {"kind": "webhook", "config": 
 FIELD_ERRORS = {"zap_name_taken": "name"}
 
 
-@router.get("/zaps", response_class=HTMLResponse)
+@router.get("/zaps", dependencies=[page_needs("zaps.read")])
 async def zap_list(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     zaps = await zap_service.list_zaps(hub, workspace_id=who.workspace_id)
     return render(request, "zaps.html", zaps=zaps)
@@ -72,13 +72,12 @@ async def _builder(request: Request, hub: Hub, who: Principal, draft: Draft,
                   base_url=(hub.settings.public_url or str(request.base_url)).rstrip("/"))
 
 
-@router.get("/zaps/new", response_class=HTMLResponse)
+@router.get("/zaps/new", dependencies=[page_needs("zaps.write")])
 async def new_zap(request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
-    who.require("zaps.write")
     return await _builder(request, hub, who, Draft(copy.deepcopy(NEW_ZAP)), None)
 
 
-@router.get("/zaps/{zap_id}", response_class=HTMLResponse)
+@router.get("/zaps/{zap_id}", dependencies=[page_needs("zaps.read")])
 async def edit_zap(zap_id: str, request: Request, hub: HubDep, who: PageUser) -> HTMLResponse:
     zap = await zap_service.get_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id[:64])
     return await _builder(request, hub, who, Draft(zap["definition"]), zap)
@@ -95,7 +94,6 @@ async def _save(hub: Hub, who: Principal, doc: dict[str, Any],
 
 async def _post(request: Request, hub: Hub, who: Principal,
                 zap: dict[str, Any] | None) -> Response:
-    who.require("zaps.write")
     form = await read_form(request)
     cat = builder.Catalog.of(build_catalog(hub.registry))
     doc, problems = builder.from_form(form, cat)
@@ -152,12 +150,12 @@ async def _run_sample(hub: Hub, who: Principal, zap: dict[str, Any],
     return RedirectResponse(f"/runs/{run['id']}", status_code=303)
 
 
-@router.post("/zaps/new", response_class=HTMLResponse)
+@router.post("/zaps/new", dependencies=[page_needs("zaps.write")])
 async def create(request: Request, hub: HubDep, who: PageUser) -> Response:
     return await _post(request, hub, who, None)
 
 
-@router.post("/zaps/{zap_id}", response_class=HTMLResponse)
+@router.post("/zaps/{zap_id}", dependencies=[page_needs("zaps.write")])
 async def update(zap_id: str, request: Request, hub: HubDep, who: PageUser) -> Response:
     zap = await zap_service.get_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id[:64])
     return await _post(request, hub, who, zap)

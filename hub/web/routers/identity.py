@@ -36,6 +36,9 @@ class NewToken(_In):
     user_id: str | None = Field(None, max_length=64,
                                 description="Default: yourself (admins only for others).")
     expires_in: float | None = Field(None, gt=0, le=10 * 365 * 86400, description="Seconds.")
+    read_only: bool = Field(False, description="Only reads, whatever the user's role.")
+    zaps: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, max_length=100, description="Only these zaps (ids) and their runs.")
 
 
 @router.get("/me")
@@ -80,8 +83,11 @@ async def list_tokens(hub: HubDep, who: Member) -> list[dict[str, Any]]:
 @router.post("/tokens", status_code=201)
 async def create_token(body: NewToken, hub: HubDep, who: Member) -> dict[str, Any]:
     """Create an API token; ``token`` in the answer is shown only this once."""
+    scope = {"read_only": True} if body.read_only else {}
+    if body.zaps is not None:
+        scope["zaps"] = sorted(set(body.zaps))
     return await service.create_token(hub, actor=who, name=body.name, user_id=body.user_id,
-                                      expires_in=body.expires_in)
+                                      expires_in=body.expires_in, scope=scope or None)
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from hub import oauth as service
 from hub.errors import BadRequest
-from hub.web.deps import Editor, HubDep
+from hub.web.deps import PUBLIC, Editor, HubDep
 
 router = APIRouter(tags=["oauth"])
 
@@ -36,7 +36,7 @@ DONE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>zaphub: c
 """
 
 
-@router.get(service.CALLBACK_PATH, response_model=None)
+@router.get(service.CALLBACK_PATH, response_model=None, dependencies=[PUBLIC])
 async def callback(request: Request, hub: HubDep, code: str | None = None,
                    state: str | None = None, error: str | None = None
                    ) -> dict[str, Any] | HTMLResponse:

@@ -10,13 +10,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from hub.services.plugins import describe_plugins
 from hub.services.runs import status_counts
-from hub.web.deps import HubDep, Viewer
+from hub.web.deps import PUBLIC, HubDep, Viewer
 from hub.web.problems import problem
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", dependencies=[PUBLIC])
 async def healthz(hub: HubDep) -> Any:
     """Liveness and database reachability."""
     try:
@@ -28,7 +28,7 @@ async def healthz(hub: HubDep) -> Any:
     return {"status": "ok", "database": "ok", "worker": worker}
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[PUBLIC])
 async def metrics(hub: HubDep) -> Response:
     """Prometheus text: runs by status, queue depth, step durations, API errors."""
     counts, depth = await status_counts(hub)

@@ -36,4 +36,5 @@ async def cancel(run_id: str, hub: HubDep, who: Editor) -> dict[str, Any]:
 @router.post("/{run_id}/rerun", status_code=202)
 async def rerun(run_id: str, hub: HubDep, who: Editor) -> dict[str, Any]:
     """Queue a failed or cancelled run again from the step that did not finish."""
-    return await service.rerun(hub, workspace_id=who.workspace_id, run_id=run_id)
+    return await service.rerun(hub, workspace_id=who.workspace_id, run_id=run_id,
+                               started_by=who.user_id)

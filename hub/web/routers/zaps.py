@@ -52,7 +52,7 @@ async def create_zap(request: Request, hub: HubDep, who: Editor) -> dict[str, An
     """Create a zap from a JSON or YAML document; it is validated and stored as version 1."""
     doc = await _document(request, hub)
     return await service.create_zap(hub, workspace_id=who.workspace_id, document=doc,
-                                    user_id=who.user_id)
+                                    user_id=who.user_id, role=who.role)
 
 
 @router.get("/{zap_id}")
@@ -66,7 +66,7 @@ async def update_zap(zap_id: str, request: Request, hub: HubDep, who: Editor) ->
     """Save a new immutable version of the zap; queued runs keep the version they pinned."""
     doc = await _document(request, hub)
     return await service.update_zap(hub, workspace_id=who.workspace_id, zap_id=zap_id,
-                                    document=doc, user_id=who.user_id)
+                                    document=doc, user_id=who.user_id, role=who.role)
 
 
 @router.delete("/{zap_id}", status_code=204)
