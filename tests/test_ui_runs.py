@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from apiclient import Api
+from test_ui_approvals import GATED
 from test_ui_pages import browser_like, csrf_of, session, viewer_token  # noqa: F401
 
 FAILING = {"name": "boom", "trigger": {"kind": "manual"},
@@ -30,24 +31,28 @@ async def test_run_detail_shows_the_timeline(api: Api) -> None:
 
 
 async def test_cancel_and_retry_buttons(api: Api, session: httpx.AsyncClient) -> None:  # noqa: F811
-    zap = (await api.post("/api/v1/zaps", json={**FAILING, "enabled": True})).json()
-    run = (await api.post(f"/api/v1/zaps/{zap['id']}/runs", json={"input": {}})).json()
+    zap = (await api.post("/api/v1/zaps", json=GATED)).json()
+    run = (await api.post(f"/api/v1/zaps/{zap['id']}/runs?wait=10",
+                          json={"input": {"amount": 1}})).json()
+    assert run["status"] == "waiting"  # for an approval: a stable state to act on
     page = await api.get(f"/runs/{run['id']}")
+    assert "Cancel the run</button>" in page.text and 'href="/inbox"' in page.text
     token = csrf_of(page.text)
     viewer = await viewer_token(api)
+    viewed = await api.get(f"/runs/{run['id']}", token=viewer)
+    assert "Cancel the run</button>" not in viewed.text
     refused = await api.post(f"/runs/{run['id']}/cancel", token=viewer, data={"csrf_token": token})
     assert refused.status_code == 403
-    res = await api.post(f"/runs/{run['id']}/cancel", data={"csrf_token": token})
-    final = (await api.get(f"/api/v1/runs/{run['id']}")).json()["status"]
-    if res.status_code == 303:  # cancelled before the worker finished it
-        assert final in ("cancelled", "succeeded")
-    else:
-        assert res.status_code == 409 and "run_not_cancellable" in res.text
-    if final == "cancelled":
-        again = await api.post(f"/runs/{run['id']}/retry", data={"csrf_token": token})
-        assert again.status_code == 303
-    forged = await session.post(f"/runs/{run['id']}/retry", data={})
+    forged = await session.post(f"/runs/{run['id']}/cancel", data={})
     assert forged.status_code == 403 and "csrf_failed" in forged.text
+    res = await api.post(f"/runs/{run['id']}/cancel", data={"csrf_token": token})
+    assert res.status_code == 303
+    assert (await api.get(f"/api/v1/runs/{run['id']}")).json()["status"] == "cancelled"
+    again = await api.post(f"/runs/{run['id']}/cancel", data={"csrf_token": token})
+    assert again.status_code == 409 and "run_not_cancellable" in again.text
+    retried = await api.post(f"/runs/{run['id']}/retry", data={"csrf_token": token})
+    assert retried.status_code == 303
+    assert (await api.get(f"/api/v1/runs/{run['id']}")).json()["status"] != "cancelled"
 
 
 async def test_detail_events_say_when_the_status_changed(api: Api) -> None:
