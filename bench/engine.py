@@ -1,11 +1,14 @@
 """Engine throughput benchmark: a 3-step zap run N times through the real worker.
 
     taskset -c 0 python bench/engine.py [--runs 5000] [--rounds 3] [--db postgresql+asyncpg://...]
-        [--plain] [--synchronous full|normal]
+        [--plain] [--synchronous full|normal] [--no-audit | --compare]
 
 Run payloads (trigger data, step inputs and outputs) are encrypted at rest as in a default
 workspace; ``--plain`` turns payload encryption off for the workspace to measure its cost.
 ``--synchronous`` sets ``HUB_SQLITE_SYNCHRONOUS`` (SQLite only; default ``full``).
+``--no-audit`` turns off the engine's audit records (``HUB_AUDIT_RUNS``; on by default: run
+start and finish and each step's side effect, batched into the checkpoint transactions), to
+measure their cost.
 
 Each round uses a fresh database (a temporary SQLite file, or a fresh schema on PostgreSQL).
 All runs are enqueued first (timed separately), then one in-process worker executes them with
@@ -37,6 +40,7 @@ from hub.services import identity, zaps
 from hub.services import runs as runs_svc
 from hub.settings import Settings
 from hub.store.tables import runs
+from hub.testing.people import owner_token
 from hub.vault.payloads import set_encryption
 
 ZAP = {
@@ -110,7 +114,7 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
     hub = await Hub.open(settings)
     hub.pm.register(observer, name="bench-observer")
     try:
-        ws = (await identity.authenticate(hub, await identity.bootstrap(hub))).workspace_id
+        ws = (await identity.authenticate(hub, await owner_token(hub))).workspace_id
         await set_encryption(hub, workspace_id=ws, enabled=not args.plain)
         zap = await zaps.create_zap(hub, workspace_id=ws, document=ZAP)
         enq = await enqueue(hub, ws, zap, args.runs, args.enqueue == "api")
@@ -122,11 +126,14 @@ async def one_round(settings: Settings, args: argparse.Namespace) -> dict[str, f
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         async with hub.db.read() as conn:
             rows = (await conn.execute(sa.select(
-                runs.c.status, runs.c.created_at, runs.c.started_at, runs.c.finished_at))).all()
+                runs.c.status, runs.c.created_at, runs.c.started_at, runs.c.finished_at,
+                runs.c.error))).all()
     finally:
         await hub.close()
-    bad = [r.status for r in rows if r.status != "succeeded"]
-    assert not bad, f"{len(bad)} runs did not succeed: {set(bad)}"
+    bad = [r for r in rows if r.status != "succeeded"]
+    if bad:  # e.g. expression time budgets on an overloaded machine: shown, not hidden
+        codes = sorted({(r.error or {}).get("code", r.status) for r in bad})
+        print(f"  {len(bad)} runs did not succeed: {', '.join(codes)}", flush=True)
     run_lat = [r.finished_at - r.started_at for r in rows]
     e2e = [r.finished_at - r.created_at for r in rows]
     return {"enqueue/s": args.runs / enq, "runs/s": args.runs / elapsed,
@@ -151,13 +158,14 @@ async def pg_schema(url: str, schema: str, create: bool) -> None:
 async def run_round(args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
         if not args.db:
-            return await one_round(Settings(data_dir=Path(tmp),
+            return await one_round(Settings(data_dir=Path(tmp), audit_runs=not args.no_audit,
                                             sqlite_synchronous=args.synchronous), args)
         schema = "bench_" + secrets.token_hex(4)
         await pg_schema(args.db, schema, create=True)
         try:
             return await one_round(Settings(data_dir=Path(tmp), database_url=args.db,
-                                            database_schema=schema), args)
+                                            database_schema=schema,
+                                            audit_runs=not args.no_audit), args)
         finally:
             await pg_schema(args.db, schema, create=False)
 
@@ -179,25 +187,44 @@ def main() -> None:
                         help="turn payload encryption at rest off for the workspace")
     parser.add_argument("--synchronous", choices=("full", "normal"), default="full",
                         help="SQLite synchronous mode of the writer (HUB_SQLITE_SYNCHRONOUS)")
+    parser.add_argument("--no-audit", action="store_true",
+                        help="no audit records from the engine (HUB_AUDIT_RUNS=false)")
+    parser.add_argument("--compare", action="store_true",
+                        help="alternate rounds with audit off and on; print both and the ratio")
     args = parser.parse_args()
     backend = "postgresql" if args.db else "sqlite"
     if not args.db:
         backend += f" synchronous={args.synchronous}"
     print(f"engine bench: {args.runs} runs x 3 steps, {backend}, concurrency "
           f"{args.concurrency}, enqueue {args.enqueue}, payloads "
-          f"{'plain' if args.plain else 'encrypted'}, python {sys.version.split()[0]}")
-    results = []
+          f"{'plain' if args.plain else 'encrypted'}, audit "
+          f"{'compared' if args.compare else 'off' if args.no_audit else 'on'}, "
+          f"python {sys.version.split()[0]}")
+    modes = [True, False] if args.compare else [args.no_audit]
+    results: dict[bool, list[dict[str, float]]] = {m: [] for m in modes}
     for i in range(args.rounds):
-        if args.uvloop:
-            import uvloop
-            res = uvloop.run(run_round(args))
-        else:
-            res = asyncio.run(run_round(args))
-        results.append(res)
-        print(f"round {i + 1}: " + ", ".join(f"{k} {num(v)}" for k, v in res.items()), flush=True)
-    print("median:  " + ", ".join(
-        f"{k} {num(statistics.median(r[k] for r in results))}" for k in results[0]))
+        for mode in modes:  # interleaved, so a busy machine slows both alike
+            args.no_audit = mode
+            res = _round(args)
+            results[mode].append(res)
+            print(f"round {i + 1} audit {'off' if mode else 'on'}: "
+                  + ", ".join(f"{k} {num(v)}" for k, v in res.items()), flush=True)
+    medians = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+               for m, rs in results.items()}
+    for mode, med in medians.items():
+        print(f"median audit {'off' if mode else 'on'}: "
+              + ", ".join(f"{k} {num(v)}" for k, v in med.items()))
+    if args.compare:
+        off, on = medians[True], medians[False]
+        print(f"audit on vs off: runs/s {on['runs/s'] / off['runs/s'] - 1:+.1%}, cpu ms/run "
+              f"{on['cpu ms/run'] / off['cpu ms/run'] - 1:+.1%}")
 
+
+def _round(args: argparse.Namespace) -> dict[str, float]:
+    if args.uvloop:
+        import uvloop
+        return uvloop.run(run_round(args))
+    return asyncio.run(run_round(args))
 
 if __name__ == "__main__":
     main()

@@ -86,6 +86,10 @@ class Action:
     Subclasses declare ``key`` (lowercase identifier), ``title``, optionally ``description``,
     an ``Input`` and an ``Output`` pydantic model, and implement ``async def run``. Keep no
     per-call state on the instance: one instance serves every run.
+
+    ``side_effects`` is ``True`` unless the action only computes its output from its input
+    (no call outside the hub, nothing stored): each attempt of an action with side effects is
+    recorded in the audit trail (connector, action, idempotency key, outcome).
     """
 
     key: ClassVar[str]
@@ -93,6 +97,7 @@ class Action:
     description: ClassVar[str] = ""
     Input: ClassVar[type[BaseModel]] = Empty
     Output: ClassVar[type[BaseModel]] = Empty
+    side_effects: ClassVar[bool] = True
 
     async def run(self, payload: Any, ctx: StepContext) -> Any:  # pragma: no cover - abstract
         """Execute the action; return an ``Output`` instance, a dict, or a ``StepResult``.

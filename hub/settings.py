@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     tables_scan_bytes: int = Field(16_777_216, ge=1, description="Bytes one query may examine.")
     tables_page_max: int = Field(500, ge=1, description="Largest page or find limit.")
     tables_max_conditions: int = Field(10, ge=1, description="Conditions in one table filter.")
+    audit_runs: bool = Field(True, description="Record run start and finish, each step's side "
+                             "effect and guardrail verdicts in the audit trail.")
     approval_link_key: SecretStr | None = Field(
         None, description="Key signing approval links; default: derived from the vault key.")
     tables_csv_max_bytes: int = Field(10_485_760, ge=1, description="Largest CSV import.")

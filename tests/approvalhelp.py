@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -10,15 +12,30 @@ import sqlalchemy as sa
 
 from hub import audit
 from hub.approvals.tables import approval_requests
-from hub.audit import Actor
 from hub.context import Hub
 from hub.engine.worker import Worker
 from hub.errors import HubError
-from hub.services import identity
+from hub.plugins import create_plugin_manager
+from hub.services import identity, people
 from hub.services import runs as runs_svc
 from hub.services import zaps as zaps_svc
+from hub.settings import Settings
 from hub.store.tables import runs
 from plugins import engine_fixtures as fx
+
+
+@asynccontextmanager
+async def engine_hub(settings: Settings) -> AsyncIterator[Hub]:
+    """A hub with the engine test plugin (``eng.echo`` counts its executions)."""
+    fx.reset()
+    pm = create_plugin_manager(load_entrypoints=False, settings=settings)
+    pm.register(fx, name="enginefixtures")
+    h = await Hub.open(settings, pm=pm)
+    try:
+        yield h
+    finally:
+        await h.close()
+        fx.reset()
 
 
 def echo(sid: str, label: str | None = None, approval: Any = None, **inp: Any) -> dict[str, Any]:
@@ -30,7 +47,7 @@ def echo(sid: str, label: str | None = None, approval: Any = None, **inp: Any) -
 
 async def person(hub: Hub, owner: identity.Principal, email: str,
                  role: str) -> identity.Principal:
-    made = await identity.create_user(hub, actor=owner, email=email, role=role)
+    made = await people.create_user(hub, actor=owner, email=email, role=role)
     return await identity.authenticate(hub, made["token"])
 
 
@@ -40,7 +57,7 @@ async def start(hub: Hub, who: identity.Principal, steps: list[dict[str, Any]],
     zap = await zaps_svc.create_zap(hub, workspace_id=who.workspace_id, document=doc,
                                     user_id=who.user_id)
     run = await runs_svc.start_run(hub, workspace_id=who.workspace_id, zap_id=zap["id"],
-                                   data=data or {}, actor=Actor("user", who.user_id))
+                                   data=data or {}, started_by=who.user_id)
     return run["id"]
 
 

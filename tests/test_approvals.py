@@ -5,42 +5,44 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from approvalhelp import actions, calls, drive, echo, expire, person, refused, request_of, start
+from approvalhelp import (
+    actions,
+    calls,
+    drive,
+    echo,
+    engine_hub,
+    expire,
+    person,
+    refused,
+    request_of,
+    start,
+)
 
 from hub import audit
 from hub.approvals import service
 from hub.approvals.tables import approval_requests
 from hub.context import Hub
-from hub.plugins import create_plugin_manager
 from hub.services import identity
 from hub.settings import Settings
-from plugins import engine_fixtures as fx
 
 
 @pytest.fixture
 async def hub(settings: Settings) -> AsyncIterator[Hub]:
-    fx.reset()
-    pm = create_plugin_manager(load_entrypoints=False, settings=settings)
-    pm.register(fx, name="enginefixtures")
-    h = await Hub.open(settings, pm=pm)
-    try:
+    async with engine_hub(settings) as h:
         yield h
-    finally:
-        await h.close()
-        fx.reset()
 
 
-TWO_EDITORS = {"approvers": "editor", "min_approvals": 2, "timeout": "24h"}
+TWO_APPROVERS = {"approvers": "approver", "min_approvals": 2, "timeout": "24h"}
 
 
 async def test_waits_then_runs_exactly_the_approved_input(hub: Hub,
                                                          owner: identity.Principal) -> None:
     ws = owner.workspace_id
-    ann = await person(hub, owner, "ann@example.com", "editor")
-    bob = await person(hub, owner, "bob@example.com", "editor")
-    vic = await person(hub, owner, "vic@example.com", "viewer")
+    ann = await person(hub, owner, "ann@example.com", "approver")
+    bob = await person(hub, owner, "bob@example.com", "approver")
+    vic = await person(hub, owner, "vic@example.com", "editor")  # edits, cannot decide
     rid = await start(hub, owner, [echo("first"), echo(
-        "pay", value="{{ trigger.amount }}", approval=TWO_EDITORS)], data={"amount": 42})
+        "pay", value="{{ trigger.amount }}", approval=TWO_APPROVERS)], data={"amount": 42})
     row = await drive(hub, rid)
     assert row.status == "waiting" and row.lease_owner is None
     assert calls(rid) == ["first"]
@@ -152,5 +154,14 @@ async def test_cancelled_waiting_run_closes_its_request(hub: Hub,
     await runs_svc.cancel_run(hub, workspace_id=owner.workspace_id, run_id=rid)
     req = await request_of(hub, rid)
     assert req.status == "cancelled"
+    assert await refused(service.decide(hub, principal=ann, approval_id=req.id, approve=True,
+                                        input_hash=req.input_hash)) == "approval_closed"
+    from hub.services import zaps as zaps_svc
+
+    other = await start(hub, owner, [echo("send", approval={})], name="z2")
+    await drive(hub, other)
+    zap_id = (await request_of(hub, other)).zap_id
+    await zaps_svc.delete_zap(hub, workspace_id=owner.workspace_id, zap_id=zap_id)
+    req = await request_of(hub, other)
     assert await refused(service.decide(hub, principal=ann, approval_id=req.id, approve=True,
                                         input_hash=req.input_hash)) == "approval_closed"

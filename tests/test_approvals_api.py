@@ -10,10 +10,11 @@ from typer.testing import CliRunner
 from hub.approvals import links
 from hub.context import Hub
 from hub.engine.worker import Worker
-from hub.services import identity
+from hub.services import identity, people
 from hub.services import runs as runs_svc
 from hub.services import zaps as zaps_svc
 from hub.settings import Settings
+from hub.testing.people import owner_token
 
 ZAP = {"name": "pay", "trigger": {"kind": "manual"}, "steps": [
     {"id": "draft", "use": "core.transform", "input": {"amount": "{{ trigger.amount }}"}},
@@ -98,13 +99,14 @@ def test_cli_list_show_approve(tmp_path, monkeypatch) -> None:  # type: ignore[n
     async def seed() -> tuple[str, str]:
         hub = await Hub.open(settings)
         try:
-            owner = await identity.authenticate(hub, await identity.bootstrap(hub))
-            admin = await identity.create_user(hub, actor=owner, email="a@example.com",
-                                               role="admin")
+            owner = await identity.authenticate(hub, await owner_token(hub))
+            admin = await people.create_user(hub, actor=owner, email="a@example.com",
+                                             role="admin")
             zap = await zaps_svc.create_zap(hub, workspace_id=owner.workspace_id, document=ZAP,
                                             user_id=owner.user_id)
             run = await runs_svc.start_run(hub, workspace_id=owner.workspace_id,
-                                           zap_id=zap["id"], data={"amount": 3})
+                                           zap_id=zap["id"], data={"amount": 3},
+                                           started_by=owner.user_id)
             await Worker(hub).run_until_idle(10)
             return admin["token"], run["id"]
         finally:
@@ -123,3 +125,7 @@ def test_cli_list_show_approve(tmp_path, monkeypatch) -> None:  # type: ignore[n
     assert ok.exit_code == 0 and "approved" in ok.output
     again = runner.invoke(app, ["approvals", "reject", apr], env={"HUB_TOKEN": token})
     assert again.exit_code == 2 and "error[approval_closed]" in again.output
+    traced = runner.invoke(app, ["runs", "lineage", run_id])
+    assert traced.exit_code == 0, traced.output
+    assert '"approval.approved"' in traced.output and '"status": "waiting"' in traced.output
+    assert runner.invoke(app, ["runs", "lineage", "run_nope"]).exit_code == 2

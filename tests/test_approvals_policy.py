@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from approvalhelp import calls, drive, echo, person, refused, request_of, start
+from approvalhelp import calls, drive, echo, engine_hub, person, refused, request_of, start
 
 from hub.ai import config as aiconf
 from hub.approvals import policy as policies
@@ -14,7 +14,6 @@ from hub.approvals import service
 from hub.audit import Actor
 from hub.context import Hub
 from hub.errors import ZapInvalid
-from hub.plugins import create_plugin_manager
 from hub.services import identity
 from hub.services import zaps as zaps_svc
 from hub.settings import Settings
@@ -23,15 +22,8 @@ from plugins import engine_fixtures as fx
 
 @pytest.fixture
 async def hub(settings: Settings) -> AsyncIterator[Hub]:
-    fx.reset()
-    pm = create_plugin_manager(load_entrypoints=False, settings=settings)
-    pm.register(fx, name="enginefixtures")
-    h = await Hub.open(settings, pm=pm)
-    try:
+    async with engine_hub(settings) as h:
         yield h
-    finally:
-        await h.close()
-        fx.reset()
 
 
 async def _policy(hub: Hub, owner: identity.Principal, **doc: object) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub import audit
 from hub.ai.tables import ai_models, ai_policies, ai_settings
 from hub.errors import BadRequest, NotFound
 from hub.ids import new_id
@@ -172,6 +173,15 @@ def _entry(row: Any) -> ModelEntry:
                       price_output=row.price_output, timeout=row.timeout)
 
 
+async def _audit(conn: Any, workspace_id: str, action: str, name: str,
+                 values: dict[str, Any]) -> None:
+    """Record a change of the AI policy (model entries, routing policies, guardrails, budgets);
+    entries name connections, never hold keys."""
+    data = {k: v for k, v in values.items() if k not in ("updated_at", "updated_by")}
+    await audit.append(conn, [audit.Entry(workspace_id, action, audit.current_actor(), "ai",
+                                          name, data=data)])
+
+
 async def put_model(hub: Hub, *, workspace_id: str, data: Any) -> dict[str, Any]:
     """Create or replace a model entry (by name)."""
     entry: ModelEntry = parse(ModelEntry, data, "invalid_model")
@@ -203,6 +213,8 @@ async def _upsert(hub: Hub, table: sa.Table, workspace_id: str, name: str,
                 name=name, created_at=values["updated_at"], **values))
         else:
             await conn.execute(table.update().where(*where).values(**values))
+        kind = "model" if table is ai_models else "policy"
+        await _audit(conn, workspace_id, f"ai.{kind}_saved", name, values)
     invalidate(hub, workspace_id)
 
 
@@ -212,6 +224,8 @@ async def delete_named(hub: Hub, *, workspace_id: str, kind: str, name: str) -> 
     async with hub.db.write() as conn:
         done = await conn.execute(table.delete().where(
             table.c.workspace_id == workspace_id, table.c.name == name))
+        if done.rowcount:
+            await _audit(conn, workspace_id, f"ai.{kind}_deleted", name, {})
     invalidate(hub, workspace_id)
     if done.rowcount == 0:
         raise NotFound(f"no {kind} '{name}'", code=f"{kind}_not_found")
@@ -231,5 +245,6 @@ async def put_settings(hub: Hub, *, workspace_id: str, data: Any,
             ai_settings.c.workspace_id == workspace_id).values(**values))
         if done.rowcount == 0:
             await conn.execute(ai_settings.insert().values(workspace_id=workspace_id, **values))
+        await _audit(conn, workspace_id, "ai.settings_saved", "settings", values)
     invalidate(hub, workspace_id)
     return new.model_dump(mode="json")

@@ -34,12 +34,14 @@ class Gateway(AIGateway):
     step_id: str
     governor: Governor
     failures: list[dict[str, Any]] = field(default_factory=list)
+    policy_name: str | None = None  # the routing policy of the current call (audited)
 
     async def call(self, request: ModelRequest, *, policy: str | None = None,
                    model: str | None = None) -> ModelResult:
         snap = await aiconf.load(self.hub, self.workspace_id)
         pol, choices, excluded = plan(snap, self.hub.registry, policy=policy, model=model,
                                       request=request, categories=self.governor.categories)
+        self.policy_name = pol.name if pol is not None else None
         await usage.check_budgets(self.hub, snap, workspace_id=self.workspace_id,
                                   zap_id=self.zap_id)
         if pol is not None and pol.max_cost_per_run is not None:
@@ -120,7 +122,8 @@ class Gateway(AIGateway):
         from hub.services.connections import get_credentials
 
         try:
-            creds = await get_credentials(self.hub, workspace_id=self.workspace_id, name=name)
+            creds = await get_credentials(self.hub, workspace_id=self.workspace_id, name=name,
+                                          run_id=self.run_id)  # the connection's policy
         except HubError as exc:
             raise StepError(exc.message, code=exc.code, retryable=False) from None
         secret = getattr(creds, "api_key", None)
@@ -140,4 +143,5 @@ class Gateway(AIGateway):
             "provider": choice.entry.provider, "outcome": outcome,
             "input_tokens": u.input_tokens if u else 0,
             "output_tokens": u.output_tokens if u else 0,
-            "cost": u.cost if u else 0.0, "latency_ms": u.latency_ms if u else latency})
+            "cost": u.cost if u else 0.0, "latency_ms": u.latency_ms if u else latency},
+            {"policy": self.policy_name, "fallback_after": [f["model"] for f in self.failures]})

@@ -45,6 +45,8 @@ class Governor:
     placeholders: dict[tuple[str, str], str] = field(default_factory=dict)
     gateway: Any = None
     check_output: bool = True
+    #: input text the guardrails redacted or blocked (kept sealed, masked in run views)
+    sensitive: set[str] = field(default_factory=set)
 
     async def before(self, payload: BaseModel) -> BaseModel:
         data = payload.model_dump(mode="json")
@@ -93,6 +95,8 @@ class Governor:
             self._record(stage, item)
             if item.verdict.outcome == "pass" or item.rule.mode == "flag":
                 continue
+            if stage == "input":
+                self.sensitive.update(text[s.start:s.end] for s in item.verdict.spans)
             if item.rule.mode == "block" or not item.verdict.spans:
                 raise StepError(
                     f"guardrail '{item.rule.key}' blocked the {stage}"

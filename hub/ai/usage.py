@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from prometheus_client import Counter
 
+from hub import audit
 from hub.ai.config import Budget, Snapshot
 from hub.ai.tables import ai_usage
 from hub.errors import BadRequest, StepError
@@ -42,13 +43,20 @@ def periods(now: float) -> tuple[str, str]:
     return day, day[:7]
 
 
-async def record(hub: Hub, row: dict[str, Any]) -> None:
-    """Store one call (``row`` has workspace, run, zap, step, model, provider, outcome, usage)."""
+async def record(hub: Hub, row: dict[str, Any], decision: dict[str, Any] | None = None) -> None:
+    """Store one call (``row`` has workspace, run, zap, step, model, provider, outcome, usage)
+    and audit it with the routing ``decision`` (policy, fallback) in the same transaction."""
     now = time.time()
     day, month = periods(now)
+    entry = audit.Entry(row["workspace_id"], "model.called", audit.SYSTEM, "step",
+                        row["step_id"], row["run_id"], data={
+                            **{k: row[k] for k in ("model", "provider", "outcome",
+                                                   "input_tokens", "output_tokens", "cost")},
+                            **(decision or {})})
     async with hub.db.write() as conn:
         await conn.execute(ai_usage.insert().values(id=new_id("aiu"), created_at=now, day=day,
                                                     month=month, **row))
+        await audit.append(conn, [entry])
     labels = {"workspace": row["workspace_id"], "model": row["model"], "outcome": row["outcome"]}
     m = metrics(hub)
     m["calls"].labels(**labels).inc()

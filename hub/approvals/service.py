@@ -19,7 +19,6 @@ from hub.approvals.access import can_decide, is_approver
 from hub.approvals.policy import load_policy
 from hub.approvals.tables import approval_decisions, approval_requests
 from hub.audit import Actor, Entry
-from hub.audit.tables import audit_log
 from hub.errors import Conflict, Forbidden, HubError, NotFound
 from hub.services.identity import Principal
 from hub.store.tables import runs, users, zap_versions
@@ -39,7 +38,7 @@ class _Ask:
 
 
 def actor_of(principal: Principal) -> Actor:
-    return Actor("user", principal.user_id, principal.token_id)
+    return principal.actor
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -121,6 +120,10 @@ async def _check(conn: Any, hub: Hub, principal: Principal, row: Any,
                  input_hash: str | None, approve: bool) -> None:
     if row.status != "pending":
         raise Conflict(f"the approval is already {row.status}", code="approval_closed")
+    run_status = (await conn.execute(sa.select(runs.c.status).where(
+        runs.c.id == row.run_id))).scalar()
+    if run_status != "waiting":  # e.g. cancelled, or its zap deleted
+        raise Conflict(f"the run is {run_status}", code="approval_closed")
     if time.time() >= row.expires_at:
         raise Conflict("the approval timed out", code="approval_expired")
     if approve and input_hash != row.input_hash:
@@ -143,9 +146,8 @@ async def _check(conn: Any, hub: Hub, principal: Principal, row: Any,
 
 async def _involved(conn: Any, row: Any) -> set[str]:
     """The run's starter and the zap's last editor (separation of duties)."""
-    starter = (await conn.execute(sa.select(audit_log.c.actor_id).where(
-        audit_log.c.workspace_id == row.workspace_id, audit_log.c.run_id == row.run_id,
-        audit_log.c.action == "run.created").limit(1))).scalar()
+    starter = (await conn.execute(sa.select(runs.c.started_by).where(
+        runs.c.id == row.run_id))).scalar()
     editor = (await conn.execute(sa.select(zap_versions.c.created_by).where(
         zap_versions.c.zap_id == row.zap_id).order_by(
         zap_versions.c.version.desc()).limit(1))).scalar()

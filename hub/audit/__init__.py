@@ -4,6 +4,7 @@ as the change it records. See ``hub.audit.chain`` (appending) and ``hub.audit.ve
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,8 +14,22 @@ from hub.audit.tables import audit_heads, audit_log
 from hub.audit.verify import Verdict, export_records, list_records, verify
 from hub.store.db import Database
 
-__all__ = ["SYSTEM", "Actor", "Entry", "Verdict", "append", "audit_heads", "audit_log",
-           "canonical", "chain_hash", "export", "list_records", "verify", "verify_all"]
+__all__ = ["SYSTEM", "Actor", "Entry", "Verdict", "act_as", "append", "audit_heads", "audit_log",
+           "canonical", "chain_hash", "current_actor", "export", "list_records", "verify",
+           "verify_all"]
+
+# Who the current request or command acts as: set once where the caller is known (the API's
+# principal dependency, the CLI), read by the services that record what they change.
+_ACTOR: ContextVar[Actor] = ContextVar("hub_audit_actor", default=SYSTEM)
+
+
+def act_as(actor: Actor) -> None:
+    """Record what this request or command changes as done by ``actor``."""
+    _ACTOR.set(actor)
+
+
+def current_actor() -> Actor:
+    return _ACTOR.get()
 
 
 async def verify_all(db: Database, workspace_ids: list[str] | None = None) -> list[Verdict]:

@@ -106,14 +106,21 @@ async def _ensure_heads(conn: AsyncConnection, workspaces: list[str], postgres: 
         await conn.execute(audit_heads.insert(), missing)
 
 
-async def append(conn: AsyncConnection, entries: list[Entry]) -> None:
-    """Chain and insert ``entries`` in the caller's transaction (make it its last statement)."""
-    if not entries:
-        return
-    postgres = conn.dialect.name == "postgresql"
-    workspaces = sorted({e.workspace_id for e in entries})
-    await _ensure_heads(conn, workspaces, postgres)
-    heads = await _heads(conn, workspaces, lock=postgres)
+#: the head each process last wrote, per (engine, workspace): a guess that saves the head's
+#: read; ``append`` checks it in the head's own UPDATE, so a stale guess costs one retry
+_LAST: dict[tuple[int, str], tuple[int, str]] = {}
+_ADVANCE = audit_heads.update().where(
+    audit_heads.c.workspace_id == sa.bindparam("ws"), audit_heads.c.seq == sa.bindparam("os"),
+    audit_heads.c.hash == sa.bindparam("oh")).values(seq=sa.bindparam("s"),
+                                                     hash=sa.bindparam("h"))
+_SET = audit_heads.update().where(audit_heads.c.workspace_id == sa.bindparam("ws")).values(
+    seq=sa.bindparam("s"), hash=sa.bindparam("h"))
+
+
+def _chain(entries: list[Entry],
+           heads: dict[str, tuple[int, str]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows of ``entries`` chained after ``heads``, and the new heads."""
+    heads = dict(heads)
     rows: list[dict[str, Any]] = []
     for entry in entries:
         seq, prev = heads[entry.workspace_id]
@@ -127,8 +134,41 @@ async def append(conn: AsyncConnection, entries: list[Entry]) -> None:
                      "target_type": entry.target_type,
                      "target_id": entry.target_id, "run_id": entry.run_id, "body": body,
                      "prev_hash": prev, "hash": digest})
+    return rows, heads
+
+
+async def _advance(conn: AsyncConnection, entries: list[Entry], ws: str) -> bool:
+    """One workspace whose head this process wrote last: advance it only if it is still
+    that head (the UPDATE takes the lock and checks), then insert. False: guess again."""
+    guess = _LAST.get((id(conn.engine), ws))
+    if guess is None:
+        return False
+    rows, heads = _chain(entries, {ws: guess})
+    seq, digest = heads[ws]
+    done = await conn.execute(_ADVANCE, {"ws": ws, "os": guess[0], "oh": guess[1], "s": seq,
+                                         "h": digest})
+    if done.rowcount != 1:
+        return False
     await conn.execute(audit_log.insert(), rows)
-    await conn.execute(audit_heads.update().where(
-        audit_heads.c.workspace_id == sa.bindparam("ws")).values(
-        seq=sa.bindparam("s"), hash=sa.bindparam("h")),
-        [{"ws": w, "s": s, "h": h} for w, (s, h) in heads.items()])
+    _LAST[(id(conn.engine), ws)] = (seq, digest)
+    return True
+
+
+async def append(conn: AsyncConnection, entries: list[Entry]) -> None:
+    """Chain and insert ``entries`` in the caller's transaction (make it its last statement)."""
+    if not entries:
+        return
+    postgres = conn.dialect.name == "postgresql"
+    workspaces = sorted({e.workspace_id for e in entries})
+    if len(workspaces) == 1 and await _advance(conn, entries, workspaces[0]):
+        return
+    heads = await _heads(conn, workspaces, lock=postgres)
+    missing = [w for w in workspaces if w not in heads]
+    if missing:  # a workspace's first record: one more round trip, once
+        await _ensure_heads(conn, missing, postgres)
+        heads.update(await _heads(conn, missing, lock=postgres))
+    rows, heads = _chain(entries, heads)
+    await conn.execute(audit_log.insert(), rows)
+    await conn.execute(_SET, [{"ws": w, "s": s, "h": h} for w, (s, h) in heads.items()])
+    for w, head in heads.items():
+        _LAST[(id(conn.engine), w)] = head

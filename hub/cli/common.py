@@ -60,6 +60,9 @@ def run_with_hub(fn: Callable[[Hub], Awaitable[T]]) -> T:
                   settings.log_format)
 
     async def main() -> T:
+        from hub import audit
+
+        audit.act_as(audit.Actor("cli", "operator"))  # the operator at the console
         hub = await Hub.open(settings)
         try:
             return await fn(hub)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from hub.audit import Actor
 from hub.cli.common import (
     WorkspaceOpt,
     error_line,
@@ -40,8 +39,7 @@ def run_command(
     async def go(hub: Hub) -> dict:
         ws = await workspace_id(hub, workspace)
         zid = await zap_service.resolve(hub, workspace_id=ws, ref=zap)
-        run = await service.start_run(hub, workspace_id=ws, zap_id=zid, data=data,
-                                      actor=Actor("cli", "operator"))
+        run = await service.start_run(hub, workspace_id=ws, zap_id=zid, data=data)
         worker = hub.worker = Worker(hub, poll_interval=0.05)
         worker.start()
         try:
@@ -93,5 +91,18 @@ def show(run_id: str, workspace: str | None = WorkspaceOpt) -> None:
     async def go(hub: Hub) -> dict:
         ws = await workspace_id(hub, workspace)
         return await service.get_run(hub, workspace_id=ws, run_id=run_id)
+
+    print_json(run_with_hub(go))
+
+
+@app.command()
+def lineage(run_id: str, workspace: str | None = WorkspaceOpt) -> None:
+    """How the run came about: trigger, steps, model decisions, guardrail verdicts,
+    approvals, outcome and its audit records (JSON)."""
+    from hub.services.lineage import lineage as run_lineage
+
+    async def go(hub: Hub) -> dict:
+        ws = await workspace_id(hub, workspace)
+        return await run_lineage(hub, workspace_id=ws, run_id=run_id)
 
     print_json(run_with_hub(go))

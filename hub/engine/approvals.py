@@ -106,7 +106,7 @@ async def _request(ex: Any, cs: Any, req: Requirement, rendered: Any,
     async def write(conn: Any) -> None:
         await conn.execute(approval_requests.insert().values(**row))
 
-    await ex.cp.commit(run.id, run.claims, writes=[write], entries=entries, run_update={
+    await ex._checkpoint(writes=[write], entries=entries, run_update={
         "status": "waiting", "due_at": expires, "lease_owner": None, "stalled_claims": 0})
     ex.hub.emit({"type": "approval.requested", "workspace_id": run.workspace_id,
                  "run_id": run.id, "zap_id": run.zap_id, "approval_id": aid,
@@ -146,9 +146,8 @@ async def _notify(ex: Any, cs: Any, aid: str, expires: float) -> list[Entry]:
 
 
 async def _resume(ex: Any, cs: Any, row: Any) -> Approved | str:
-    run = ex.run
     if row.status == "pending" and time.time() < row.expires_at:  # woken early: park again
-        await ex.cp.commit(run.id, run.claims, run_update={
+        await ex._checkpoint(run_update={
             "status": "waiting", "due_at": row.expires_at, "lease_owner": None,
             "stalled_claims": 0})
         return "waiting"
@@ -180,7 +179,7 @@ async def _timed_out(ex: Any, cs: Any, row: Any) -> Approved | str:
                 decision="approve", comment="approved by timeout", input_hash=row.input_hash,
                 at=time.time()))
 
-        await ex.cp.commit(run.id, run.claims, writes=[_set_status(row, "approved"),
+        await ex._checkpoint(writes=[_set_status(row, "approved"),
                                                        system_approves], entries=[entry])
         return await _approved(ex, cs, row)
     return await _reject(ex, cs, row, TIMED_OUT, "nobody decided before the approval timed "

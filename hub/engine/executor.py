@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from hub.ai.governance import governor_for
+from hub.approvals.sensitive import original_write
 from hub.egress import step_http
+from hub.engine import auditing
 from hub.engine.approvals import Approved, gate
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.failures import (
@@ -66,6 +68,10 @@ class RunExecution:
         self.round_tries: dict[str, int] = {}  # attempts per step, this round
         self.last_output: Any = None
         self.stopped = False
+        self.audited = hub.settings.audit_runs
+        self.audit: list[Any] = []  # entries for the next checkpoint (same transaction)
+        self.writes: list[Any] = []  # extra writes of the next checkpoint
+        self.verdicts: list[dict[str, Any]] = []  # the current attempt's guardrail verdicts
 
     def _decode(self, blob: bytes | None) -> Any:
         return self.hub.payloads.decode(self.run.workspace_id, blob)
@@ -131,6 +137,11 @@ class RunExecution:
             att = Attempt(error=error_of(exc), retryable=not isinstance(exc, HubError),
                           started=started)
         row = self._row(cs, index, att)  # an output that cannot be stored fails the attempt
+        if att.original is not None:  # what the guardrails redacted or blocked: sealed apart
+            self.writes.append(original_write(self.hub.payloads, row, *att.original))
+        if self.audited:
+            self.audit += auditing.step_entries(self.run, cs, row, self.verdicts)
+        self.verdicts = []
         try:
             return await self._record(cs, att, row, last)
         except LeaseLost:
@@ -165,6 +176,7 @@ class RunExecution:
         first = Attempt(started=started, input=approved.input, approved=True) \
             if approved is not None else started
         att = await run_attempt(cs, self.hub.registry, self.ctx, step_ctx, first, gov)
+        self.verdicts = gov.summary() if gov is not None else []
         redact_attempt(att, creds)  # an API echoing a token must not store it
         self.hub.metrics.step_duration.labels(
             action=cs.step.use, status="failed" if att.error else "succeeded",
@@ -243,6 +255,12 @@ class RunExecution:
         """Commit through the group checkpointer, fenced by this claim's generation."""
         if steps and self.run.stalled_claims > 1:  # progress after claims that made none
             run_update = {"stalled_claims": 0, **(run_update or {})}
+        if self.audit:
+            extra["entries"] = self.audit + list(extra.get("entries") or [])
+            self.audit = []
+        if self.writes:
+            extra["writes"] = self.writes + list(extra.get("writes") or [])
+            self.writes = []
         await self.cp.commit(self.run.id, self.run.claims, steps=steps, run_update=run_update,
                              **extra)
         if steps:
@@ -284,6 +302,8 @@ class RunExecution:
             error = {"code": OUTPUT_UNSTORABLE,
                      "message": f"the run's result cannot be stored: {describe(exc)}"}
         now = time.time()
+        if self.audited:
+            self.audit.append(auditing.run_finished(self.run, status, error))
         await self._checkpoint(steps=steps, run_update={
             "status": status, "finished_at": now, "lease_owner": None, "due_at": now,
             "result": blob, "error": error, "stalled_claims": 0}, **extra)

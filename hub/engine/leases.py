@@ -20,6 +20,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub import audit
+from hub.engine.auditing import run_started
 from hub.engine.checkpoint import LeaseLost
 from hub.store.db import Database
 from hub.store.tables import run_steps, runs
@@ -70,8 +72,10 @@ class Renewal:
 class Leases:
     """Claims, renews and checks the leases of one worker (``owner``)."""
 
-    def __init__(self, db: Database, owner: str, seconds: float, max_claims: int) -> None:
+    def __init__(self, db: Database, owner: str, seconds: float, max_claims: int,
+                 audited: bool = True) -> None:
         self.db, self.owner, self.seconds, self.max_claims = db, owner, seconds, max_claims
+        self.audited = audited  # record each run's start in the claim's transaction
         # covers the time between the fence and the side effect, and clock drift
         self.margin = min(seconds / 4, 2.0)
         self.held: dict[str, Lease] = {}
@@ -112,6 +116,9 @@ class Leases:
             again = [c.id for c in claimed if c.claims > 1 or c.round > 0]
             if again:
                 await _load_prior(conn, claimed, again)
+            if self.audited:
+                await audit.append(conn, [run_started(c) for c in claimed
+                                          if c.claims == 1 and c.round == 0])
         for c in claimed:
             self._hold(c.id, c.claims, since)
         return claimed, poisoned

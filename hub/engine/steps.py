@@ -30,6 +30,7 @@ class Attempt:
     retryable: bool = False
     started: float = field(default_factory=time.time)
     approved: bool = False  # ``input`` is the approved input: run it, do not render again
+    original: tuple[str, Any] | None = None  # (redacted|blocked, input) to seal, not store
 
 
 def backoff_delay(policy: RetryPolicy, failures: int) -> float:
@@ -77,6 +78,24 @@ async def _output(att: Attempt, cs: CompiledStep, raw: Any, guard: Any) -> None:
         att.error = _error(ENGINE_ERROR, describe(exc))
 
 
+async def _guarded(att: Attempt, payload: Any, guard: Any) -> Any:
+    """The input after the guardrails; what they redacted or blocked is kept apart (sealed)
+    and the stored input is the redacted one, or a marker when blocked."""
+    try:
+        checked = await guard.before(payload)
+    except StepError as exc:
+        if exc.code == "guardrail_blocked":
+            att.original = ("blocked", {"input": att.input,
+                                        "values": sorted(getattr(guard, "sensitive", ()))})
+            att.input = {"withheld": "guardrail_blocked"}
+        raise
+    if checked is not payload:
+        att.original = ("redacted", {"input": att.input,
+                                     "values": sorted(getattr(guard, "sensitive", ()))})
+        att.input = checked.model_dump(mode="json")
+    return checked
+
+
 async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
                       step_ctx: StepContext, started: float | Attempt,
                       guard: Any = None) -> Attempt:
@@ -107,7 +126,7 @@ async def run_attempt(cs: CompiledStep, registry: Registry, ctx: dict[str, Any],
     try:
         async with asyncio.timeout(cs.timeout):
             if guard is not None:  # governance (hub.ai.governance): guardrails on the input
-                payload = await guard.before(payload)
+                payload = await _guarded(att, payload, guard)
             raw = await action.run(payload, step_ctx)
     except TimeoutError:
         att.error = _error("step_timeout", f"step did not finish within {cs.timeout:g}s")

@@ -17,6 +17,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
+from hub.engine import auditing
 from hub.engine.checkpoint import Checkpointer, LeaseLost
 from hub.engine.executor import RunExecution, emit_finished
 from hub.engine.failures import describe, error_of, is_transient
@@ -38,7 +39,7 @@ class Worker:
         self.poll = poll_interval or s.poll_interval
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.cp = Checkpointer(hub.db, self.owner)
-        self.leases = Leases(hub.db, self.owner, self.lease, s.max_run_claims)
+        self.leases = Leases(hub.db, self.owner, self.lease, s.max_run_claims, s.audit_runs)
         self.active: dict[str, asyncio.Task[str | None]] = {}
         self.reasons: dict[str, str] = {}
         self._slot = asyncio.Event()
@@ -165,7 +166,7 @@ class Worker:
         now = time.time()
         if not await self._safe_commit(run, {
                 "status": "failed", "error": error, "finished_at": now, "due_at": now,
-                "lease_owner": None, "stalled_claims": 0}):
+                "lease_owner": None, "stalled_claims": 0}, final=True):
             return None
         emit_finished(self.hub, run, "failed", error)
         return "failed"
@@ -179,7 +180,7 @@ class Worker:
             now = time.time()
             await self._safe_commit(run, {"status": "cancelled", "finished_at": now,
                                           "lease_owner": None, "due_at": now,
-                                          "stalled_claims": 0})
+                                          "stalled_claims": 0}, final=True)
             self.hub.metrics.runs_finished.labels(status="cancelled").inc()
             return "cancelled"
         return await self._release(run, "shutdown")
@@ -193,9 +194,12 @@ class Worker:
         await self._safe_commit(run, update)
         return "queued"
 
-    async def _safe_commit(self, run: Claimed, update: dict[str, object]) -> bool:
+    async def _safe_commit(self, run: Claimed, update: dict[str, object],
+                           final: bool = False) -> bool:
+        entries = [auditing.run_finished(run, str(update["status"]), update.get("error"))] \
+            if final and self.hub.settings.audit_runs else []  # type: ignore[arg-type]
         try:
-            await self.cp.commit(run.id, run.claims, run_update=update)
+            await self.cp.commit(run.id, run.claims, run_update=update, entries=entries)
         except LeaseLost:
             return False
         except Exception as exc:  # noqa: BLE001 - the lease expires and another worker resumes

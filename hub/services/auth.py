@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hub.audit.chain import Actor, Entry, append
 from hub.errors import HubError, NotFound, Unauthorized
 from hub.services.identity import Principal, hash_token, normal_email
-from hub.services.links import consume_link
+from hub.services.links import audited, consume_link
 from hub.services.passwords import hash_password, needs_rehash, verify_password
 from hub.store.tables import auth_throttle, memberships, sessions, users, workspaces
 
@@ -63,13 +63,16 @@ async def _check_throttle(hub: Hub, key: str) -> None:
                               extra={"retry_after": wait})
 
 
-async def _count_failure(conn: Any, key: str) -> None:
+async def _count_failure(conn: Any, key: str) -> int:
+    """Count a failure of ``key``; return how many it has in the current window."""
     now = time.time()
     await conn.execute(auth_throttle.delete().where(auth_throttle.c.window_start < now - WINDOW))
     done = await conn.execute(auth_throttle.update().where(auth_throttle.c.key == key).values(
         failures=auth_throttle.c.failures + 1))
     if not done.rowcount:
         await conn.execute(auth_throttle.insert().values(key=key, failures=1, window_start=now))
+    return int((await conn.execute(sa.select(auth_throttle.c.failures).where(
+        auth_throttle.c.key == key))).scalar_one())
 
 
 async def _workspaces_of(conn: Any, user_id: str) -> list[str]:
@@ -81,12 +84,15 @@ async def _workspaces_of(conn: Any, user_id: str) -> list[str]:
 
 async def _failed(hub: Hub, key: str, user: Any, address: str) -> HubError:
     async with hub.db.write() as conn:
-        await _count_failure(conn, key)
+        failures = await _count_failure(conn, key)
         if user is not None:
             spaces = (await _workspaces_of(conn, user.id))[:AUDIT_FANOUT]
-            await append(conn, [Entry(ws, "auth.sign_in_failed", Actor("user", user.id),
+            actions = ["auth.sign_in_failed"] + (
+                ["auth.sign_in_throttled"] if failures == MAX_FAILURES else [])
+            await append(conn, [Entry(ws, action, Actor("user", user.id),
                                       target_type="user", target_id=user.id,
-                                      data={"address": address}) for ws in spaces])
+                                      data={"address": address, "failures": failures})
+                                for ws in spaces for action in actions])
     return Unauthorized("wrong e-mail or password", code="invalid_credentials")
 
 
@@ -100,11 +106,13 @@ async def sign_in(hub: Hub, *, email: str, password: str, address: str,
             users.c.email == normal_email(email)))).first()
     if not await verify_password(user.password_hash if user else None, password):
         raise await _failed(hub, key, user, address)
+    rehashed = await hash_password(password) if needs_rehash(user.password_hash) else None
     async with hub.db.write() as conn:
         await conn.execute(auth_throttle.delete().where(auth_throttle.c.key == key))
-        if needs_rehash(user.password_hash):
+        await conn.execute(sessions.delete().where(sessions.c.expires_at < time.time()))
+        if rehashed:  # hashed before the write: the database is never locked meanwhile
             await conn.execute(users.update().where(users.c.id == user.id).values(
-                password_hash=await hash_password(password)))
+                password_hash=rehashed))
         ws = await _pick_workspace(conn, user.id, workspace_id)
         signed = await open_session(conn, hub, user.id, ws)
         await append(conn, [Entry(ws, "auth.signed_in", Actor("user", user.id),
@@ -185,7 +193,7 @@ async def complete_setup(hub: Hub, *, token: str, email: str, password: str,
                          name: str) -> SignedIn:
     """Use the single-use setup link: the first owner's e-mail, name and password."""
     digest = await hash_password(password)
-    async with hub.db.write() as conn:
+    async with audited(hub, token, kind="setup"), hub.db.write() as conn:
         link = await consume_link(conn, token, kind="setup")
         taken = (await conn.execute(sa.select(users.c.id).where(
             users.c.email == normal_email(email), users.c.id != link.user_id))).first()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic_core import to_jsonable_python
 
-from hub import redaction
+from hub import audit, redaction
 from hub.egress import EgressDenied
 from hub.errors import BadRequest, CannotConnect, Conflict, HubError, InvalidCredentials, NotFound
 from hub.ids import looks_like_id, new_id
@@ -181,6 +181,8 @@ async def create_connection(hub: Hub, *, workspace_id: str, connector: str, name
             data_key_id=dk_id, secrets=_seal(dek, workspace_id, cid, creds),
             last_check={"ok": True, "code": None, "at": now}, created_at=now, updated_at=now))
         made = await _row(conn, workspace_id, cid)
+        await _audit(conn, workspace_id, "connection.created", cid, name=name,
+                     connector=connector)
     masking.forget(hub, workspace_id)
     return {**_summary(made), "fields": creds.model_dump(mode="json")}
 
@@ -208,12 +210,22 @@ async def get_connection(hub: Hub, *, workspace_id: str, connection_id: str) -> 
     return out
 
 
-async def _store_values(hub: Hub, row: Any, creds: Credentials, **extra: Any) -> None:
+async def _audit(conn: Any, workspace_id: str, action: str, connection_id: str,
+                 **data: Any) -> None:
+    """Record a change of a connection: names and field names, never a value."""
+    await audit.append(conn, [audit.Entry(workspace_id, action, audit.current_actor(),
+                                          "connection", connection_id, data=data)])
+
+
+async def _store_values(hub: Hub, row: Any, creds: Credentials, changed: list[str] | None = None,
+                        **extra: Any) -> None:
     async with hub.db.write() as conn:
         dek = await keys.load(conn, hub, row.data_key_id, row.workspace_id, PURPOSE)
         await conn.execute(connections.update().where(connections.c.id == row.id).values(
             secrets=_seal(dek, row.workspace_id, row.id, creds), updated_at=time.time(),
             **extra))
+        await _audit(conn, row.workspace_id, "connection.updated", row.id, name=row.name,
+                     fields=sorted(changed or []))
     masking.forget(hub, row.workspace_id)
 
 
@@ -228,7 +240,7 @@ async def update_connection(hub: Hub, *, workspace_id: str, connection_id: str,
     redaction.require_long_secrets(creds)
     redaction.register(*redaction.secret_values(creds))
     await _check(hub, cls, creds)
-    await _store_values(hub, row, creds, status=ACTIVE,
+    await _store_values(hub, row, creds, list(values or {}), status=ACTIVE,
                         last_check={"ok": True, "code": None, "at": time.time()})
     return await get_connection(hub, workspace_id=workspace_id, connection_id=row.id)
 
@@ -265,6 +277,8 @@ async def delete_connection(hub: Hub, *, workspace_id: str, connection_id: str) 
                            code="connection_in_use", extra=users)
         await conn.execute(connections.delete().where(connections.c.id == row.id))
         await conn.execute(data_keys.delete().where(data_keys.c.id == row.data_key_id))
+        await _audit(conn, workspace_id, "connection.deleted", row.id, name=row.name,
+                     connector=row.connector)
     masking.forget(hub, workspace_id)
 
 
@@ -305,7 +319,7 @@ async def update_secrets(hub: Hub, *, workspace_id: str, connection_id: str,
     cls = hub.registry.connectors.get(row.connector) or _connector(hub, row.connector)
     creds = _validate(cls, {**current, **values})
     redaction.register(*redaction.secret_values(creds))
-    await _store_values(hub, row, creds, status=ACTIVE)
+    await _store_values(hub, row, creds, list(values), status=ACTIVE)
 
 
 async def mark_needs_reauth(hub: Hub, *, workspace_id: str, connection_id: str) -> None:

@@ -23,7 +23,7 @@ from hub.services.identity import (
     member_role,
     normal_email,
 )
-from hub.services.links import consume_link
+from hub.services.links import audited, consume_link
 from hub.services.passwords import hash_password, verify_password
 from hub.services.people import add_member, find_user
 from hub.store.tables import auth_links, memberships, sessions, users
@@ -115,7 +115,7 @@ async def accept(hub: Hub, *, token: str, password: str, name: str = "") -> Sign
     if has_password and not await verify_password(existing.password_hash, password):
         raise Unauthorized("wrong password for the invited e-mail", code="invalid_credentials")
     digest = None if has_password else await hash_password(password)
-    async with hub.db.write() as conn:
+    async with audited(hub, token, kind="invite"), hub.db.write() as conn:
         row = await consume_link(conn, token, kind="invite")
         inviter = Principal(row.workspace_id, row.created_by or "", "owner")
         uid = await add_member(conn, actor=inviter, email=row.email, role=row.role, name=name)
@@ -149,7 +149,7 @@ async def reset_link(hub: Hub, *, actor: Principal, user_id: str) -> dict[str, A
 async def reset_password(hub: Hub, *, token: str, password: str) -> None:
     """Use a reset link: the new password, and every session of the person ends."""
     digest = await hash_password(password)
-    async with hub.db.write() as conn:
+    async with audited(hub, token, kind="reset"), hub.db.write() as conn:
         row = await consume_link(conn, token, kind="reset")
         await conn.execute(users.update().where(users.c.id == row.user_id).values(
             password_hash=digest, password_changed_at=time.time()))

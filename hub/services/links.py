@@ -8,13 +8,19 @@ requests race: the second is refused with ``link_used``.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from hub.errors import HubError
 from hub.services.identity import LINK_PREFIX, hash_token
+from hub.services.refusals import record_link_refusal
 from hub.store.tables import auth_links
+
+if TYPE_CHECKING:
+    from hub.context import Hub
 
 
 class LinkRefused(HubError):
@@ -45,3 +51,14 @@ async def consume_link(conn: Any, token: str, *, kind: str) -> Any:
                           status=410)
     raise LinkRefused("this link has expired; ask for a new one", code="link_expired",
                       status=410)
+
+
+@asynccontextmanager
+async def audited(hub: Hub, token: str, *, kind: str) -> AsyncIterator[None]:
+    """Around the use of a link: a refusal of a known link is recorded in the audit trail
+    (after the refused transaction rolled back), then raised."""
+    try:
+        yield
+    except LinkRefused as exc:
+        await record_link_refusal(hub, token, kind=kind, code=exc.code)
+        raise

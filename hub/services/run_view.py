@@ -35,6 +35,7 @@ class RunView:
         self.hub, self.workspace_id = hub, workspace_id
         self.masker, self.not_ready = masker, not_ready
         self.unreadable: list[str] = []
+        self.hidden: masking.Masker | None = None
 
     def payload(self, blob: bytes | None, record: str) -> Any:
         """The decoded payload, or a marker naming ``record`` and why it cannot be read."""
@@ -78,7 +79,13 @@ class RunView:
             log.warning("run data unreadable in workspace %s: %s", self.workspace_id,
                         ", ".join(self.unreadable))
             self.unreadable = []
-        return self.masker.mask(data)
+        data = self.masker.mask(data)
+        return self.hidden.mask(data) if self.hidden is not None else data
+
+    def hide(self, values: list[str]) -> None:
+        """Also mask ``values`` (what guardrails redacted in the run's inputs)."""
+        if values:
+            self.hidden = masking.Masker.of(values)
 
 
 async def open_view(hub: Hub, workspace_id: str, *, payloads: bool = True) -> RunView:

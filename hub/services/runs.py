@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from hub import audit
+from hub.approvals.sensitive import sealed_values
 from hub.approvals.tables import approval_requests
-from hub.audit import Actor, Entry
+from hub.audit import Entry
 from hub.errors import BadRequest, Conflict, HubError, NotFound
 from hub.ids import id_floor, new_id
 from hub.metrics import RUN_STATUSES
@@ -27,11 +28,10 @@ MANUAL_INPUT_LIMIT = 1_048_576
 
 
 async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
-                    source: str = "manual", actor: Actor | None = None) -> dict[str, Any]:
-    """Queue a run of the zap's current version with ``data`` as ``trigger``; ``actor``
-    (who started it) is audited with it, and a user ``actor`` is the identity the run acts
-    for (default: the zap's owner, who saved that version)."""
-    started_by = actor.id if actor is not None and actor.type == "user" else None
+                    source: str = "manual", started_by: str | None = None) -> dict[str, Any]:
+    """Queue a run of the zap's current version with ``data`` as ``trigger``, acting for
+    ``started_by`` (default: the zap's owner, who saved that version); audited as done by
+    the current actor."""
     await hub.payloads.prepare(workspace_id)
     blob = hub.payloads.encode(workspace_id, data)
     if len(blob) > MANUAL_INPUT_LIMIT:
@@ -50,7 +50,7 @@ async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
             id=rid, workspace_id=workspace_id, zap_id=zap_id, zap_version=zap.current_version,
             status="queued", source=source, trigger_data=blob, created_at=now, due_at=now,
             started_by=started_by or zap_owner(zap_id, zap.current_version)))
-        await audit.append(conn, [Entry(workspace_id, "run.created", actor or audit.SYSTEM,
+        await audit.append(conn, [Entry(workspace_id, "run.created", audit.current_actor(),
                                         "zap", zap_id, rid, data={"source": source,
                                                                   "version": zap.current_version})])
     hub.wake()
@@ -104,6 +104,7 @@ async def get_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]
     """The run with every step attempt in order; unreadable payloads show as markers and the
     workspace's connection secrets are masked."""
     view = await open_view(hub, workspace_id)  # before the pooled connection: never nest
+    view.hide(await sealed_values(hub, workspace_id, run_id))
     async with hub.db.read() as conn:
         row = (await conn.execute(sa.select(runs).where(
             runs.c.id == run_id, runs.c.workspace_id == workspace_id))).first()
@@ -189,14 +190,6 @@ async def status_counts(hub: Hub) -> tuple[dict[str, int], int]:
     return counts, int(depth or 0)
 
 
-async def workspace_counts(hub: Hub, *, workspace_id: str) -> dict[str, int]:
-    """The workspace's runs per status (for the dashboard)."""
-    async with hub.db.read() as conn:
-        rows = await conn.execute(sa.select(runs.c.status, sa.func.count()).where(
-            runs.c.workspace_id == workspace_id).group_by(runs.c.status))
-        return {r[0]: r[1] for r in rows}
-
-
 async def zap_of_run(hub: Hub, *, workspace_id: str, run_id: str) -> str | None:
     """The zap a run of the workspace belongs to (``None``: no such run)."""
     async with hub.db.read() as conn:
@@ -208,3 +201,11 @@ def zap_owner(zap_id: Any, version: Any) -> Any:
     """The zap's owner for a run of ``version``: who saved that version (SQL expression)."""
     return sa.select(zap_versions.c.created_by).where(
         zap_versions.c.zap_id == zap_id, zap_versions.c.version == version).scalar_subquery()
+
+
+async def workspace_counts(hub: Hub, *, workspace_id: str) -> dict[str, int]:
+    """The workspace's runs per status (for the dashboard)."""
+    async with hub.db.read() as conn:
+        rows = await conn.execute(sa.select(runs.c.status, sa.func.count()).where(
+            runs.c.workspace_id == workspace_id).group_by(runs.c.status))
+        return {r[0]: r[1] for r in rows}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from hub import audit
 from hub.errors import Conflict, NotFound
 from hub.ids import looks_like_id, new_id
 from hub.intake import hooks as trigger_rows
@@ -27,6 +28,13 @@ def _changed(hub: Hub, zap_id: str) -> None:
     """Cached hooks and schedules of this zap are stale now."""
     if hub.intake is not None:
         hub.intake.forget(zap_id)
+
+
+async def _audit(conn: Any, workspace_id: str, action: str, zap_id: str,
+                 **data: Any) -> None:
+    """Record a change of the zap in its transaction (last statement: it locks the head)."""
+    await audit.append(conn, [audit.Entry(workspace_id, action, audit.current_actor(), "zap",
+                                          zap_id, data=data)])
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -74,6 +82,8 @@ async def create_zap(hub: Hub, *, workspace_id: str, document: dict[str, Any],
         await check_zap(conn, workspace_id=workspace_id, zap=(zid, zap.name),
                         definition=_definition(zap), role=role)
         out = _summary(await _live(conn, workspace_id, zid))
+        await _audit(conn, workspace_id, "zap.created", zid, name=zap.name, version=1,
+                     enabled=zap.enabled)
     _changed(hub, zid)
     return out
 
@@ -101,6 +111,8 @@ async def update_zap(hub: Hub, *, workspace_id: str, zap_id: str, document: dict
         await check_zap(conn, workspace_id=workspace_id, zap=(zap_id, zap.name),
                         definition=_definition(zap), role=role)
         out = _summary(await _live(conn, workspace_id, zap_id))
+        await _audit(conn, workspace_id, "zap.updated", zap_id, name=zap.name,
+                     version=version, enabled=out["enabled"])
     _changed(hub, zap_id)
     return out
 
@@ -185,6 +197,8 @@ async def set_enabled(hub: Hub, *, workspace_id: str, zap_id: str,
         await conn.execute(zaps.update().where(zaps.c.id == zap_id).values(
             enabled=enabled, updated_at=time.time()))
         out = _summary(await _live(conn, workspace_id, zap_id))
+        await _audit(conn, workspace_id, "zap.enabled" if enabled else "zap.disabled", zap_id,
+                     name=out["name"])
     _changed(hub, zap_id)
     return out
 
@@ -202,6 +216,7 @@ async def delete_zap(hub: Hub, *, workspace_id: str, zap_id: str) -> None:
         await conn.execute(runs.update().where(
             runs.c.zap_id == zap_id, runs.c.status == "running").values(cancel_requested=True))
         await trigger_rows.drop_trigger(conn, zap_id=zap_id)
+        await _audit(conn, workspace_id, "zap.deleted", zap_id)
     _changed(hub, zap_id)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import Depends, Request
 
+from hub import audit
 from hub.errors import Forbidden, HubError, Unauthorized
 from hub.permissions import PERMISSIONS
 from hub.services.auth import session_principal, whoami
@@ -72,6 +73,7 @@ async def page_principal(request: Request, hub: HubDep) -> Principal:
                            else session_principal(hub, cookie))
     except Unauthorized as exc:
         raise SignInRequired(target) from exc
+    audit.act_as(principal.actor)  # what the page changes is audited as done by them
     me = await whoami(hub, who=principal) if principal.session_id else None
     request.state.page = PageContext(principal, csrf.token_for(bearer or cookie or ""), me,
                                      via_token=bearer is not None)

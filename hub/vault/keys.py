@@ -170,12 +170,24 @@ async def rewrap_batch(hub: Hub, target: str, batch: int = 200, after: str = "")
     if updates:
         now = time.time()
         async with hub.db.write() as conn:
+            moved: dict[str, int] = {}
             for row, wrapped in updates:
                 done = await conn.execute(data_keys.update().where(
                     data_keys.c.id == row.id, data_keys.c.wrapped == row.wrapped,
                 ).values(kek_id=target, wrapped=wrapped, updated_at=now))
                 out.moved += done.rowcount
+                moved[row.workspace_id] = moved.get(row.workspace_id, 0) + done.rowcount
+            await _audit_rotation(conn, target, moved)
     return out
+
+
+async def _audit_rotation(conn: Any, target: str, moved: dict[str, int]) -> None:
+    """One record per workspace whose data keys moved to KEK ``target`` (ids, never keys)."""
+    from hub import audit
+
+    await audit.append(conn, [audit.Entry(ws, "vault.keys_rewrapped", audit.current_actor(),
+                                          "kek", target, data={"data_keys": n})
+                              for ws, n in sorted(moved.items()) if n])
 
 
 async def unreadable(hub: Hub, batch: int = 500) -> list[dict[str, str]]:

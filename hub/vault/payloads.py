@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from hub.context import Hub
 
 PURPOSE = "payload"
+SENSITIVE = "sensitive"  # associated data of sealed originals: never decodable as a payload
 REFRESH = 30.0  # seconds a workspace's setting is cached (another process may change it)
 RETRY_UNREADABLE = 5.0  # seconds an unreadable payload key is not tried again (nor logged)
 log = logging.getLogger("hub.vault")
@@ -153,14 +154,32 @@ class SealingCodec(codec.PayloadCodec):
         ws = self._get(workspace_id)
         return codec.decode(envelope.open_sealed(ws.cipher, blob, ws.aad, "payload"))
 
+    def seal(self, workspace_id: str, value: Any) -> bytes:
+        """Always encrypted, whatever the workspace's setting, and only readable by
+        ``unseal`` (its own associated data): originals of sensitive inputs."""
+        ws = self._get(workspace_id)
+        return envelope.seal(ws.cipher, codec.encode(value),
+                             envelope.aad(SENSITIVE, workspace_id))
+
+    def unseal(self, workspace_id: str, blob: bytes) -> Any:
+        ws = self._get(workspace_id)
+        return codec.decode(envelope.open_sealed(ws.cipher, blob,
+                                                 envelope.aad(SENSITIVE, workspace_id),
+                                                 "sensitive data"))
+
 
 async def set_encryption(hub: Hub, *, workspace_id: str, enabled: bool) -> None:
     """Turn payload encryption at rest on or off for a workspace (new payloads only)."""
+    from hub import audit
+
     await hub.payloads.prepare(workspace_id)  # creates the row and key when missing
     async with hub.db.write() as conn:
         await conn.execute(vault_settings.update().where(
             vault_settings.c.workspace_id == workspace_id).values(
             encrypt_payloads=enabled, updated_at=time.time()))
+        await audit.append(conn, [audit.Entry(
+            workspace_id, "vault.payload_encryption", audit.current_actor(), "workspace",
+            workspace_id, data={"enabled": enabled})])
     if isinstance(hub.payloads, SealingCodec):
         hub.payloads.forget(workspace_id)
 

@@ -28,6 +28,7 @@ from hub.web.openapi import add_problems
 from hub.web.routers import ai, audit, catalog, connections, hooks, identity, oauth, ops, runs, zaps
 from hub.web.routers import approvals as approval_routes
 from hub.web.routers import auth as auth_routes
+from hub.web.routers import lineage as lineage_routes
 from hub.web.routers import members as member_routes
 from hub.web.routers import policies as policy_routes
 from hub.web.routers import tables as data_tables
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(connections.vault_router)
     app.include_router(approval_routes.router)
     app.include_router(approval_routes.link_router)
+    app.include_router(lineage_routes.router)
     app.include_router(data_tables.router)
     app.include_router(auth_routes.router)
     app.include_router(member_routes.router)

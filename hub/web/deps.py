@@ -11,11 +11,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from hub import audit
 from hub.context import Hub
 from hub.errors import Forbidden
 from hub.permissions import PERMISSIONS
 from hub.services.auth import session_principal
 from hub.services.identity import Principal, authenticate
+from hub.services.refusals import record_denial
 from hub.services.runs import zap_of_run
 from hub.web import csrf
 
@@ -31,6 +33,13 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 
 
 async def current_principal(request: Request, hub: HubDep) -> Principal:
+    """The caller (see ``_principal``); what the request changes is audited as done by them."""
+    found = await _principal(request, hub)
+    audit.act_as(found.actor)
+    return found
+
+
+async def _principal(request: Request, hub: Hub) -> Principal:
     """The caller; ``hub.web.apiguard`` has already authenticated every ``/api/v1`` request.
 
     Elsewhere: the bearer token, else the session cookie (whose unsafe requests need the CSRF
@@ -82,9 +91,15 @@ def need(permission: str) -> Any:
         raise ValueError(f"unknown permission {permission!r}")
 
     async def check(request: Request, principal: CurrentUser, hub: HubDep) -> Principal:
-        principal.require(permission)
-        if principal.zaps is not None:
-            await _within_zaps(request, hub, principal, permission)
+        try:
+            principal.require(permission)
+            if principal.zaps is not None:
+                await _within_zaps(request, hub, principal, permission)
+        except Forbidden as exc:
+            route = getattr(request.scope.get("route"), "path", request.url.path)
+            await record_denial(hub, principal, code=exc.code, permission=permission,
+                                route=f"{request.method} {route}")
+            raise
         return principal
 
     check.hub_permission = permission  # type: ignore[attr-defined] - read by hub.web.openapi

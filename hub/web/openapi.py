@@ -24,7 +24,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 DESCRIPTIONS = {
     400: "Bad request: malformed JSON or YAML, nested too deeply, YAML anchors, bad values.",
-    401: "Missing, unknown, expired or revoked bearer token.",
+    401: "Missing, unknown, expired or revoked bearer token (or session cookie).",
     403: "The caller's role (or the token's scope) lacks the permission this needs, or a "
          "signed-in request lacks its CSRF token.",
     404: "No such resource in the token's workspace.",

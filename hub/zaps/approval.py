@@ -49,7 +49,8 @@ class ApprovalSpec(_Strict):
     """Who must approve a step before it runs, how many, and for how long."""
 
     approvers: str | list[str] = Field(
-        "admin", description="A role (that role or above may approve), or user ids/e-mails.")
+        "approver", description="A role (members of that role or above who may decide "
+        "approvals), or a list of user ids and e-mails.")
     min_approvals: int = Field(1, ge=1, le=20, description="Distinct people who must approve.")
     timeout: float = Field(86400.0, description="How long to wait: seconds or `24h`, `7d`...")
     on_timeout: Literal["reject", "approve"] = Field("reject", description="What a timeout does.")
@@ -65,8 +66,11 @@ class ApprovalSpec(_Strict):
     @classmethod
     def _approvers(cls, value: str | list[str]) -> str | list[str]:
         if isinstance(value, str):
-            if not re.fullmatch(r"[a-z_]{1,32}", value):
-                raise ValueError("a role name, or a list of user ids or e-mails")
+            from hub.permissions import ROLES
+
+            if value not in ROLES:
+                raise ValueError(f"a role ({', '.join(ROLES)}), or a list of user ids or "
+                                 "e-mails")
             return value
         if not 1 <= len(value) <= 100 or any(not 1 <= len(v) <= 320 for v in value):
             raise ValueError("between 1 and 100 user ids or e-mails")

@@ -17,6 +17,7 @@ class Transform(Action):
     """Build an object from expressions: the rendered input becomes the output."""
 
     key = "transform"
+    side_effects = False
     title = "Transform data"
     description = "Builds a new object; each input field is a value or a {{ }} template."
     Input = _Object
@@ -41,6 +42,7 @@ class Filter(Action):
     """Stop the run as ``filtered`` when the condition is false."""
 
     key = "filter"
+    side_effects = False
     title = "Only continue if"
     description = "Ends the run with status `filtered` unless the condition is truthy."
     Input = FilterInput

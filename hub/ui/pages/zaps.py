@@ -146,7 +146,7 @@ async def _run_sample(hub: Hub, who: Principal, zap: dict[str, Any],
                        code="confirmation_required")
     sample = dryrun.parse_sample(first(form, "sample"))
     run = await run_service.start_run(hub, workspace_id=who.workspace_id, zap_id=zap["id"],
-                                      data=sample["trigger"])
+                                      data=sample["trigger"], started_by=who.user_id)
     return RedirectResponse(f"/runs/{run['id']}", status_code=303)
 
 

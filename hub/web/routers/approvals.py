@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.approvals import policy as policies
 from hub.approvals import service
-from hub.web.deps import Admin, CurrentUser, HubDep, Viewer
+from hub.services.identity import Principal
+from hub.web.deps import PUBLIC, Admin, HubDep, need
 
 router = APIRouter(prefix="/api/v1/approvals", tags=["approvals"])
 link_router = APIRouter(prefix="/approvals", tags=["approvals"])
+Reader = Annotated[Principal, need("approvals.read")]
+Decider = Annotated[Principal, need("approvals.decide")]
 Status = Literal["pending", "approved", "rejected", "expired", "cancelled"]
 
 
@@ -25,7 +28,7 @@ class Decision(BaseModel):
 
 
 @router.get("")
-async def list_approvals(hub: HubDep, who: Viewer, status: Status | None = None,
+async def list_approvals(hub: HubDep, who: Reader, status: Status | None = None,
                          limit: int = Query(50, ge=1, le=200),
                          cursor: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     """Approval requests, newest first; pass ``next_cursor`` back as ``cursor``."""
@@ -34,7 +37,7 @@ async def list_approvals(hub: HubDep, who: Viewer, status: Status | None = None,
 
 
 @router.get("/policy")
-async def get_policy(hub: HubDep, who: Viewer) -> dict[str, Any]:
+async def get_policy(hub: HubDep, who: Reader) -> dict[str, Any]:
     """The workspace's approval rules."""
     found = await policies.load_policy(hub.db, who.workspace_id)
     return found.model_dump(mode="json")
@@ -48,7 +51,7 @@ async def put_policy(body: dict[str, Any], hub: HubDep, who: Admin) -> dict[str,
 
 
 @router.get("/{approval_id}")
-async def get_approval(approval_id: str, hub: HubDep, who: Viewer) -> dict[str, Any]:
+async def get_approval(approval_id: str, hub: HubDep, who: Reader) -> dict[str, Any]:
     """What will run (connector action, rendered input, its hash), what led to it (trigger,
     AI outputs, model decisions, guardrail verdicts) and the decisions so far."""
     return await service.get_approval(hub, workspace_id=who.workspace_id,
@@ -57,7 +60,7 @@ async def get_approval(approval_id: str, hub: HubDep, who: Viewer) -> dict[str, 
 
 @router.post("/{approval_id}/approve")
 async def approve(approval_id: str, body: Decision, hub: HubDep,
-                  who: CurrentUser) -> dict[str, Any]:
+                  who: Decider) -> dict[str, Any]:
     """Approve with a comment; send the ``input_hash`` you were shown."""
     return await service.decide(hub, principal=who, approval_id=approval_id, approve=True,
                                 comment=body.comment, input_hash=body.input_hash)
@@ -65,13 +68,13 @@ async def approve(approval_id: str, body: Decision, hub: HubDep,
 
 @router.post("/{approval_id}/reject")
 async def reject(approval_id: str, body: Decision, hub: HubDep,
-                 who: CurrentUser) -> dict[str, Any]:
+                 who: Decider) -> dict[str, Any]:
     """Reject with a comment: the run ends ``rejected``."""
     return await service.decide(hub, principal=who, approval_id=approval_id, approve=False,
                                 comment=body.comment, input_hash=body.input_hash)
 
 
-@link_router.get("/{approval_id}")
+@link_router.get("/{approval_id}", dependencies=[PUBLIC])
 async def open_link(approval_id: str, hub: HubDep, exp: int = Query(ge=0),
                     kid: str = Query(max_length=64), sig: str = Query(max_length=128),
                     ) -> dict[str, Any]:

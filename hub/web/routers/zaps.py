@@ -8,7 +8,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from hub.audit import Actor
 from hub.context import Hub
 from hub.errors import HubError
 from hub.services import runs as run_service
@@ -122,8 +121,7 @@ async def start_run(zap_id: str, body: RunRequest, hub: HubDep, who: Editor, res
     """Start a run with a JSON input (the manual trigger). With ``wait`` (seconds) the answer
     is the finished run when it ends in time."""
     run = await run_service.start_run(hub, workspace_id=who.workspace_id, zap_id=zap_id,
-                                      data=body.input,
-                                      actor=Actor("user", who.user_id, who.token_id))
+                                      data=body.input, started_by=who.user_id)
     if not wait:
         return run
     detail = await run_service.wait_for_run(hub, workspace_id=who.workspace_id,
