@@ -21,6 +21,11 @@ def _b32(value: int, length: int) -> str:
     return "".join(reversed(out))
 
 
+def id_floor(prefix: str, at: float) -> str:
+    """The smallest id ``new_id(prefix)`` can return at time ``at`` (for time filters)."""
+    return f"{prefix}_{_b32(max(int(at * 1000), 0), 10)}{'0' * 16}"
+
+
 def new_id(prefix: str) -> str:
     """Return ``<prefix>_<26 chars>``, time-ordered and unguessable (80 random bits)."""
     ms = int(time.time() * 1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from hub.approvals.sensitive import sealed_values
 from hub.approvals.tables import approval_requests
 from hub.audit import Entry
 from hub.errors import BadRequest, Conflict, HubError, NotFound
-from hub.ids import new_id
+from hub.ids import id_floor, new_id
 from hub.metrics import RUN_STATUSES
 from hub.services.run_view import open_view
 from hub.store.tables import run_steps, runs, users, zap_versions, zaps
@@ -57,27 +58,47 @@ async def start_run(hub: Hub, *, workspace_id: str, zap_id: str, data: Any,
     return {"id": rid, "zap_id": zap_id, "zap_version": zap.current_version, "status": "queued"}
 
 
+@dataclass(frozen=True)
+class RunQuery:
+    """Which runs to list: filters and one page (``cursor``: the last id of the page before;
+    ``since``: epoch seconds, runs created from then on, as ids sort by creation time)."""
+
+    zap_id: str | None = None
+    status: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+    since: float | None = None
+
+
 async def list_runs(hub: Hub, *, workspace_id: str, zap_id: str | None = None,
                     status: str | None = None, limit: int = 50,
                     cursor: str | None = None) -> dict[str, Any]:
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
-    if status is not None and status not in RUN_STATUSES:
-        raise BadRequest(f"unknown status '{status}'", code="invalid_filter")
-    query = sa.select(*[c for c in runs.c if c.name != "trigger_data"]).where(
+    return await find_runs(hub, workspace_id=workspace_id,
+                           query=RunQuery(zap_id, status, limit, cursor))
+
+
+async def find_runs(hub: Hub, *, workspace_id: str, query: RunQuery) -> dict[str, Any]:
+    """The runs ``query`` selects, newest first, with the ``next_cursor`` of the next page."""
+    if query.status is not None and query.status not in RUN_STATUSES:
+        raise BadRequest(f"unknown status '{query.status}'", code="invalid_filter")
+    select = sa.select(*[c for c in runs.c if c.name != "trigger_data"]).where(
         runs.c.workspace_id == workspace_id)
-    if zap_id:
-        query = query.where(runs.c.zap_id == zap_id)
-    if status:
-        query = query.where(runs.c.status == status)
-    if cursor:
-        query = query.where(runs.c.id < cursor)
-    query = query.order_by(runs.c.id.desc()).limit(limit + 1)
+    if query.zap_id:
+        select = select.where(runs.c.zap_id == query.zap_id)
+    if query.status:
+        select = select.where(runs.c.status == query.status)
+    if query.cursor:
+        select = select.where(runs.c.id < query.cursor)
+    if query.since is not None:
+        select = select.where(runs.c.id >= id_floor("run", query.since))
+    select = select.order_by(runs.c.id.desc()).limit(query.limit + 1)
     view = await open_view(hub, workspace_id, payloads=False)  # before the pooled connection
     async with hub.db.read() as conn:
-        rows = (await conn.execute(query)).all()
-    items = [view.run(r, full=False) for r in rows[:limit]]
-    return view.finish(
-        {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit else None})
+        rows = (await conn.execute(select)).all()
+    items = [view.run(r, full=False) for r in rows[:query.limit]]
+    return view.finish({"items": items,
+                        "next_cursor": items[-1]["id"] if len(rows) > query.limit else None})
 
 
 async def get_run(hub: Hub, *, workspace_id: str, run_id: str) -> dict[str, Any]:
@@ -197,3 +218,11 @@ def zap_owner(zap_id: Any, version: Any) -> Any:
     """The zap's owner for a run of ``version``: who saved that version (SQL expression)."""
     return sa.select(zap_versions.c.created_by).where(
         zap_versions.c.zap_id == zap_id, zap_versions.c.version == version).scalar_subquery()
+
+
+async def workspace_counts(hub: Hub, *, workspace_id: str) -> dict[str, int]:
+    """The workspace's runs per status (for the dashboard)."""
+    async with hub.db.read() as conn:
+        rows = await conn.execute(sa.select(runs.c.status, sa.func.count()).where(
+            runs.c.workspace_id == workspace_id).group_by(runs.c.status))
+        return {r[0]: r[1] for r in rows}

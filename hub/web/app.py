@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub import __version__
+from hub import __version__, ui
 from hub.context import Hub
 from hub.engine.worker import Worker
 from hub.errors import HubError
@@ -120,7 +120,8 @@ def create_app(settings: Settings | None = None, *,
             await hub.close()
 
     app = FastAPI(title="zaphub", version=__version__, lifespan=lifespan,
-                  description="AI orchestration hub: zaps, runs, plugins.")
+                  description="AI orchestration hub: zaps, runs, plugins.",
+                  docs_url=None, redoc_url=None)  # served offline by hub.ui
     problems.install(app)
     app.add_middleware(StartupRefusal)  # inside the hook shortcut: not on its hot path
     app.add_middleware(hooks.HookShortcut)  # /hooks/{id}: a lean ASGI path
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, *,
     app.include_router(auth_routes.router)
     app.include_router(member_routes.router)
     app.include_router(policy_routes.router)
+    ui.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

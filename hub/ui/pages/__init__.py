@@ -1,0 +1,1 @@
+"""Page routers of the web app, one module per area."""
