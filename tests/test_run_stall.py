@@ -93,13 +93,18 @@ def _p99(values: list[float]) -> float:
 
 async def test_cold_run_details_neither_fail_nor_stall_webhooks(settings: Settings) -> None:
     token, run_ids, path = await _seed(settings)
-    # baseline: as many cheap authenticated reads, same cold start, same webhooks
-    _, baseline = await _fresh_burst(settings, token, ["/api/v1/me"] * READERS, path)
     urls = [f"/api/v1/runs/{run_ids[i % len(run_ids)]}" for i in range(READERS)]
-    answers, latencies = await _fresh_burst(settings, token, urls, path)
-    bad: list[Any] = [(r.status_code, r.text[:200]) for r in answers if r.status_code != 200]
-    assert not bad, bad
-    assert all(r.json()["steps"][-1]["output"] == {"w": r.json()["trigger"]["v"]}
-               for r in answers)
-    # under 50 ms, or (on a busy shared machine) within 3x of the baseline measured here
-    assert _p99(latencies) < max(0.05, 3 * _p99(baseline)), (_p99(latencies), _p99(baseline))
+    seen = []
+    for _ in range(3):  # a stall repeats with every cold start; a busy machine's hiccup does not
+        # baseline: as many cheap authenticated reads, same cold start, same webhooks
+        _, baseline = await _fresh_burst(settings, token, ["/api/v1/me"] * READERS, path)
+        answers, latencies = await _fresh_burst(settings, token, urls, path)
+        bad: list[Any] = [(r.status_code, r.text[:200]) for r in answers if r.status_code != 200]
+        assert not bad, bad
+        assert all(r.json()["steps"][-1]["output"] == {"w": r.json()["trigger"]["v"]}
+                   for r in answers)
+        # under 50 ms, or (on a busy shared machine) within 3x of the baseline measured here
+        seen.append((_p99(latencies), _p99(baseline)))
+        if _p99(latencies) < max(0.05, 3 * _p99(baseline)):
+            return
+    raise AssertionError(f"run details stalled webhooks in every try: {seen}")
