@@ -23,6 +23,7 @@ from hub.services import identity
 from hub.settings import Settings
 from hub.tables import catalog, csvio, query, rows
 from hub.tables.access import store_for
+from hub.testing.people import owner_token
 
 R = query.Read
 SPEC = {"name": "customers", "key": "email", "columns": [
@@ -52,7 +53,7 @@ async def main(n: int, repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         hub = await Hub.open(Settings(data_dir=Path(tmp), log_level="WARNING"))
         try:
-            ws = (await identity.authenticate(hub, await identity.bootstrap(hub))).workspace_id
+            ws = (await identity.authenticate(hub, await owner_token(hub))).workspace_id
             st = store_for(hub)
             await catalog.create_table(st, workspace_id=ws, spec=SPEC)
             args = {"workspace_id": ws, "name": "customers"}
