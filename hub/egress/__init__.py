@@ -32,7 +32,6 @@ import httpx
 from hub.errors import HubError, StepError
 
 if TYPE_CHECKING:
-    from hub.context import Hub
     from hub.zaps import CompiledStep
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -287,10 +286,11 @@ def client_from_settings(settings: Any) -> EgressClient:
     return create_client(EgressPolicy.parse(getattr(settings, "egress_allow", None)))
 
 
-def step_http(hub: Hub, cs: CompiledStep) -> httpx.AsyncClient | None:
-    """The client a step gets: the shared one, restricted to its connector's ``hosts``."""
-    http = hub.http
+def step_http(http: httpx.AsyncClient | None, registry: Any,
+              cs: CompiledStep) -> httpx.AsyncClient | None:
+    """The client a step gets: the shared ``http``, restricted to the ``hosts`` its connector
+    (looked up in ``registry``) declares."""
     if not isinstance(http, EgressClient):
         return http
-    connector = hub.registry.connector_of(cs.step.use)
+    connector = registry.connector_of(cs.step.use)
     return http.for_hosts(getattr(connector, "hosts", ()))

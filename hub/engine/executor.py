@@ -240,7 +240,8 @@ class RunExecution:
             ai=gov.gateway if gov is not None else None,
             run_id=self.run.id, step_id=cs.step.id, attempt=self.tries.get(key, 0) + 1,
             idempotency_key=f"{self.run.id}:{key}", workspace_id=ws,
-            creds=creds, http=step_http(hub, cs), tables=step_tables(hub, ws), zaps=calls,
+            creds=creds, http=step_http(hub.http, hub.registry, cs),
+            tables=step_tables(hub, ws), zaps=calls,
             oauth=step_oauth(hub, cs.step.use, cs.step.connection, ws))
 
     async def _record(self, cs: CompiledStep, att: Attempt, row: dict[str, Any],

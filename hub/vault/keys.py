@@ -14,8 +14,8 @@ from hub.vault import envelope
 from hub.vault.tables import data_keys
 
 if TYPE_CHECKING:
-    from hub.context import Hub
     from hub.secrets import SecretStore
+    from hub.vault.host import VaultHost
 
 
 class MissingKey(HubError):
@@ -35,7 +35,7 @@ class MissingKey(HubError):
             extra={"key_ids": key_ids, "expected_in": where})
 
 
-def _store(hub: Hub) -> SecretStore:
+def _store(hub: VaultHost) -> SecretStore:
     if hub.secrets is None:
         raise HubError("the hub has no secret store", code="no_secret_store")
     return hub.secrets
@@ -58,7 +58,8 @@ def record(row: Any) -> str:
     return f"data_keys {row.id} (workspace {row.workspace_id}, purpose {row.purpose})"
 
 
-async def create(conn: Any, hub: Hub, workspace_id: str, purpose: str) -> tuple[str, bytes]:
+async def create(conn: Any, hub: VaultHost, workspace_id: str,
+                 purpose: str) -> tuple[str, bytes]:
     """Insert a new data key wrapped by the current KEK; return its id and plain bytes."""
     store = _store(hub)
     kek_id = store.current_key_id()
@@ -70,7 +71,7 @@ async def create(conn: Any, hub: Hub, workspace_id: str, purpose: str) -> tuple[
     return key_id, dek
 
 
-def unwrap_row(hub: Hub, row: Any) -> bytes:
+def unwrap_row(hub: VaultHost, row: Any) -> bytes:
     """The plain data key of a ``data_keys`` row; failures name the row."""
     what = record(row)
     kek_id = envelope.wrapped_kek_id(row.wrapped, what)
@@ -82,7 +83,8 @@ def unwrap_row(hub: Hub, row: Any) -> bytes:
     return envelope.unwrap(key, row.wrapped, _aad(row.workspace_id, row.id, row.purpose), what)
 
 
-async def load(conn: Any, hub: Hub, key_id: str, workspace_id: str, purpose: str) -> bytes:
+async def load(conn: Any, hub: VaultHost, key_id: str, workspace_id: str,
+               purpose: str) -> bytes:
     """Unwrap data key ``key_id``, which must belong to ``workspace_id`` and ``purpose``."""
     row = (await conn.execute(sa.select(data_keys).where(data_keys.c.id == key_id))).first()
     if row is None:
@@ -93,14 +95,14 @@ async def load(conn: Any, hub: Hub, key_id: str, workspace_id: str, purpose: str
     return unwrap_row(hub, row)
 
 
-async def counts(hub: Hub) -> dict[str, int]:
+async def counts(hub: VaultHost) -> dict[str, int]:
     """Data keys per KEK id."""
     query = sa.select(data_keys.c.kek_id, sa.func.count()).group_by(data_keys.c.kek_id)
     async with hub.db.read() as conn:
         return {row[0]: row[1] for row in await conn.execute(query)}
 
 
-async def check_available(hub: Hub) -> None:
+async def check_available(hub: VaultHost) -> None:
     """Refuse to start when stored data names a KEK the store lacks (``missing_key``).
 
     Only a database without any data key (nothing encrypted yet) lets the store create a
@@ -137,7 +139,7 @@ def _bad(row: Any, exc: HubError) -> dict[str, str]:
             "message": exc.message}
 
 
-def _try_unwrap(hub: Hub, row: Any, bad: list[dict[str, str]]) -> bytes | None:
+def _try_unwrap(hub: VaultHost, row: Any, bad: list[dict[str, str]]) -> bytes | None:
     try:
         return unwrap_row(hub, row)
     except (envelope.DecryptionFailed, MissingKey) as exc:
@@ -145,7 +147,7 @@ def _try_unwrap(hub: Hub, row: Any, bad: list[dict[str, str]]) -> bytes | None:
         return None
 
 
-async def rewrap_batch(hub: Hub, target: str, batch: int = 200, after: str = "") -> Rewrapped:
+async def rewrap_batch(hub: VaultHost, target: str, batch: int = 200, after: str = "") -> Rewrapped:
     """Re-wrap up to ``batch`` data keys after id ``after`` not yet on KEK ``target``.
 
     Idempotent and safe while the hub serves: each row is updated only if it still holds
@@ -190,7 +192,7 @@ async def _audit_rotation(conn: Any, target: str, moved: dict[str, int]) -> None
                               for ws, n in sorted(moved.items()) if n])
 
 
-async def unreadable(hub: Hub, batch: int = 500) -> list[dict[str, str]]:
+async def unreadable(hub: VaultHost, batch: int = 500) -> list[dict[str, str]]:
     """Every data key that cannot be unwrapped now, with its id and the reason."""
     bad: list[dict[str, str]] = []
     after = ""
@@ -205,14 +207,14 @@ async def unreadable(hub: Hub, batch: int = 500) -> list[dict[str, str]]:
         after = rows[-1].id
 
 
-async def pending(hub: Hub, target: str) -> int:
+async def pending(hub: VaultHost, target: str) -> int:
     """Data keys not yet wrapped by ``target``."""
     async with hub.db.read() as conn:
         return (await conn.execute(sa.select(sa.func.count()).select_from(data_keys).where(
             data_keys.c.kek_id != target))).scalar_one()
 
 
-async def check_retirable(hub: Hub, kek_id: str) -> None:
+async def check_retirable(hub: VaultHost, kek_id: str) -> None:
     """Raise ``key_in_use`` (with counts) unless nothing uses ``kek_id`` and it is not current."""
     store = _store(hub)
     if kek_id == store.current_key_id():

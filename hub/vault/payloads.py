@@ -24,7 +24,7 @@ from hub.vault import envelope, keys
 from hub.vault.tables import vault_settings
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from hub.vault.host import VaultHost
 
 PURPOSE = "payload"
 SENSITIVE = "sensitive"  # associated data of sealed originals: never decodable as a payload
@@ -59,7 +59,7 @@ class SealingCodec(codec.PayloadCodec):
     logged once, without touching other workspaces.
     """
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: VaultHost) -> None:
         self.hub = hub
         self._ws: dict[str, _Workspace] = {}
         self._unreadable: dict[str, tuple[WorkspaceKeyUnreadable, float]] = {}
@@ -168,7 +168,7 @@ class SealingCodec(codec.PayloadCodec):
                                                  "sensitive data"))
 
 
-async def set_encryption(hub: Hub, *, workspace_id: str, enabled: bool) -> None:
+async def set_encryption(hub: VaultHost, *, workspace_id: str, enabled: bool) -> None:
     """Turn payload encryption at rest on or off for a workspace (new payloads only)."""
     from hub import audit
 
@@ -184,7 +184,7 @@ async def set_encryption(hub: Hub, *, workspace_id: str, enabled: bool) -> None:
         hub.payloads.forget(workspace_id)
 
 
-async def get_settings(hub: Hub, *, workspace_id: str) -> dict[str, Any]:
+async def get_settings(hub: VaultHost, *, workspace_id: str) -> dict[str, Any]:
     """The workspace's payload settings (creating its payload key on first use)."""
     await hub.payloads.prepare(workspace_id)
     async with hub.db.read() as conn:
@@ -194,7 +194,7 @@ async def get_settings(hub: Hub, *, workspace_id: str) -> dict[str, Any]:
             "refresh_seconds": REFRESH}
 
 
-async def open_vault(hub: Hub) -> None:
+async def open_vault(hub: VaultHost) -> None:
     """At start: refuse to run with a missing KEK, then seal payloads from now on."""
     await keys.check_available(hub)
     hub.payloads = SealingCodec(hub)
